@@ -1,0 +1,191 @@
+import { addressFromPublicKey, ZERO_HASH } from '../crypto/index.ts';
+import { addAmounts, formatAmount, subAmounts } from './amount.ts';
+import { blockSize, NO_PROPOSER, txRootOf } from './block.ts';
+import { ERR, fail, ok, type Result } from './errors.ts';
+import { State, nextHistoryHash } from './state.ts';
+import { txIdBytes, verifyTxSignature } from './tx.ts';
+import type { Account, Address, Block, ChainParams, ConsensusParams, Hash, PowParams, RecordEntry, RecordState, SignedTx } from './types.ts';
+
+/** What applying transactions changed: before and after values, and new history entries. */
+export interface StateChanges {
+  readonly accounts: Map<Address, { before: Account | undefined; after: Account }>;
+  readonly records: Map<string, { before: RecordState | undefined; after: RecordState }>;
+  readonly history: { key: string; entry: RecordEntry }[];
+}
+
+/** An empty change set. */
+export function noChanges(): StateChanges {
+  return { accounts: new Map(), records: new Map(), history: [] };
+}
+
+/** Everything about the chain a transaction's validity depends on. */
+export interface TxContext {
+  readonly chainId: string;
+  readonly params: ChainParams;
+  /** Height of the block the transaction goes into. */
+  readonly height: number;
+  /**
+   * Signature check; callers that already verified a transaction (the mempool)
+   * pass a cached check here. Defaults to a full Ed25519 verification.
+   */
+  readonly verifySignature?: (tx: SignedTx, id: Buffer) => boolean;
+}
+
+/** The block reward at a height: halves every halvingInterval blocks when that is set. */
+export function blockReward(pow: PowParams, height: number): bigint {
+  if (pow.halvingInterval <= 0) return pow.reward;
+  const halvings = Math.floor(height / pow.halvingInterval);
+  return halvings >= 64 ? 0n : pow.reward >> BigInt(halvings);
+}
+
+class Tracker {
+  constructor(
+    public state: State,
+    readonly changes: StateChanges | undefined,
+  ) {}
+  setAccount(address: Address, after: Account): void {
+    if (this.changes !== undefined) {
+      const prev = this.changes.accounts.get(address);
+      const before = prev !== undefined ? prev.before : this.state.hasAccount(address) ? this.state.account(address) : undefined;
+      this.changes.accounts.set(address, { before, after });
+    }
+    this.state = this.state.withAccount(address, after);
+  }
+  setRecord(key: string, after: RecordState, entry: RecordEntry): void {
+    if (this.changes !== undefined) {
+      const prev = this.changes.records.get(key);
+      this.changes.records.set(key, { before: prev !== undefined ? prev.before : this.state.record(key), after });
+      this.changes.history.push({ key, entry });
+    }
+    this.state = this.state.withRecord(key, after);
+  }
+}
+
+function applySigned(t: Tracker, tx: SignedTx, id: Buffer, idHex: Hash, ctx: TxContext): Result<bigint> {
+  if (tx.chainId !== ctx.chainId) return fail(ERR.BAD_CHAIN_ID, `transaction is for chain "${tx.chainId}", this is "${ctx.chainId}"`);
+  if (tx.fee < ctx.params.minFee) return fail(ERR.FEE_TOO_LOW, `fee ${formatAmount(tx.fee)} is below the minimum ${formatAmount(ctx.params.minFee)}`);
+  const verifyFn = ctx.verifySignature ?? verifyTxSignature;
+  if (!verifyFn(tx, id)) return fail(ERR.BAD_SIGNATURE, `signature of ${idHex} does not verify`);
+  const sender = addressFromPublicKey(tx.from);
+  const acct = t.state.account(sender);
+  if (ctx.params.membersOnly && acct.org === undefined) return fail(ERR.NOT_MEMBER, `sender ${sender} is not an admitted member account`);
+  if (tx.nonce !== acct.nonce) return fail(ERR.BAD_NONCE, `nonce ${tx.nonce} is not the sender's next nonce ${acct.nonce}`);
+  const spend = tx.kind === 'transfer' ? addAmounts(tx.amount, tx.fee) : tx.fee;
+  if (spend === undefined) return fail(ERR.OVERFLOW, 'amount plus fee exceeds the largest amount');
+  const left = subAmounts(acct.balance, spend);
+  if (left === undefined) return fail(ERR.INSUFFICIENT_FUNDS, `sender ${sender} has ${formatAmount(acct.balance)}, needs ${formatAmount(spend)}`);
+  t.setAccount(sender, { ...acct, balance: left, nonce: acct.nonce + 1 });
+  if (tx.kind === 'transfer') {
+    const to = t.state.account(tx.to);
+    const credited = addAmounts(to.balance, tx.amount);
+    if (credited === undefined) return fail(ERR.OVERFLOW, `balance of ${tx.to} would exceed the largest amount`);
+    t.setAccount(tx.to, { ...to, balance: credited });
+  } else {
+    const prev = t.state.record(tx.key);
+    const entry: RecordEntry = { height: ctx.height, txId: idHex, from: sender, value: tx.value };
+    const rec: RecordState = {
+      value: tx.value,
+      owner: prev?.owner ?? sender,
+      updates: (prev?.updates ?? 0) + 1,
+      height: ctx.height,
+      txId: idHex,
+      historyHash: nextHistoryHash(prev?.historyHash ?? ZERO_HASH, entry),
+    };
+    t.setRecord(tx.key, rec, entry);
+  }
+  return ok(tx.fee);
+}
+
+/**
+ * Applies one signed transaction to a state: the check the mempool makes.
+ * Returns the new state and the fee, or the rule the transaction breaks.
+ */
+export function applyTx(state: State, tx: SignedTx, ctx: TxContext, changes?: StateChanges): Result<{ state: State; fee: bigint }> {
+  const t = new Tracker(state, changes);
+  const id = txIdBytes(tx);
+  const r = applySigned(t, tx, id, id.toString('hex'), ctx);
+  return r.ok ? ok({ state: t.state, fee: r.value }) : r;
+}
+
+/** Everything about the chain a block's transition depends on. */
+export interface BlockContext {
+  readonly chainId: string;
+  readonly params: ChainParams;
+  readonly consensus: ConsensusParams;
+  readonly verifySignature?: (tx: SignedTx, id: Buffer) => boolean;
+}
+
+/** The result of applying a block. */
+export interface AppliedBlock {
+  readonly state: State;
+  readonly changes: StateChanges;
+  readonly txIds: Hash[];
+  readonly fees: bigint;
+}
+
+/**
+ * The state-transition function: applies a block's transactions to the parent
+ * state, checking the block's size, its transaction root, the coinbase (PoW)
+ * or fee payout (BFT), every transaction, and that the header's state root is
+ * the root of the result. Pure: the input state is untouched.
+ * Header rules that need chain context (height, parent, time, proof) are in
+ * header-rules.ts.
+ */
+export function applyBlock(parent: State, block: Block, ctx: BlockContext): Result<AppliedBlock> {
+  const { header, txs } = block;
+  if (header.chainId !== ctx.chainId) return fail(ERR.BAD_CHAIN_ID, `block is for chain "${header.chainId}", this is "${ctx.chainId}"`);
+  if (txs.length > ctx.params.maxBlockTxs) return fail(ERR.TOO_MANY_TXS, `block has ${txs.length} transactions, the limit is ${ctx.params.maxBlockTxs}`);
+  const size = blockSize(block);
+  if (size > ctx.params.maxBlockBytes) return fail(ERR.BLOCK_TOO_LARGE, `block is ${size} bytes, the limit is ${ctx.params.maxBlockBytes}`);
+  const ids = txs.map((tx) => txIdBytes(tx));
+  const txIds = ids.map((b) => b.toString('hex'));
+  if (new Set(txIds).size !== txIds.length) return fail(ERR.DUPLICATE_TX, 'block contains the same transaction twice');
+  const root = txRootOf(txs);
+  if (root !== header.txRoot) return fail(ERR.BAD_TX_ROOT, `txRoot ${header.txRoot} does not match the transactions (${root})`);
+
+  const pow = ctx.consensus.type === 'pow' ? ctx.consensus : undefined;
+  let first = 0;
+  if (pow !== undefined) {
+    const cb = txs[0];
+    if (cb === undefined || cb.kind !== 'coinbase') return fail(ERR.BAD_COINBASE, 'a PoW block must start with a coinbase transaction');
+    if (cb.height !== header.height) return fail(ERR.BAD_COINBASE, `coinbase height ${cb.height} is not the block height ${header.height}`);
+    if (cb.chainId !== ctx.chainId) return fail(ERR.BAD_CHAIN_ID, `coinbase is for chain "${cb.chainId}"`);
+    first = 1;
+  }
+  const t = new Tracker(parent, noChanges());
+  const txCtx: TxContext = { chainId: ctx.chainId, params: ctx.params, height: header.height, verifySignature: ctx.verifySignature };
+  let fees = 0n;
+  for (let i = first; i < txs.length; i++) {
+    const tx = txs[i]!;
+    if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, `transaction ${i} is a second coinbase`);
+    const r = applySigned(t, tx, ids[i]!, txIds[i]!, txCtx);
+    if (!r.ok) return fail(r.error.code, `transaction ${i} (${txIds[i]}): ${r.error.message}`);
+    const f = addAmounts(fees, r.value);
+    if (f === undefined) return fail(ERR.OVERFLOW, 'total fees exceed the largest amount');
+    fees = f;
+  }
+  // Payout last, so a miner cannot spend a reward inside the block that creates it.
+  let payee: Address | undefined;
+  let payout = fees;
+  if (pow !== undefined) {
+    const cb = txs[0]!;
+    const expected = addAmounts(blockReward(pow, header.height), fees);
+    if (expected === undefined) return fail(ERR.OVERFLOW, 'reward plus fees exceeds the largest amount');
+    if (cb.kind !== 'coinbase' || cb.amount !== expected) {
+      return fail(ERR.BAD_COINBASE, `coinbase pays ${cb.kind === 'coinbase' ? formatAmount(cb.amount) : '?'}, the reward plus fees is ${formatAmount(expected)}`);
+    }
+    payee = cb.to;
+    payout = expected;
+  } else if (header.proposer !== NO_PROPOSER) {
+    payee = addressFromPublicKey(header.proposer);
+  }
+  if (payee !== undefined && payout > 0n) {
+    const acct = t.state.account(payee);
+    const credited = addAmounts(acct.balance, payout);
+    if (credited === undefined) return fail(ERR.OVERFLOW, `balance of ${payee} would exceed the largest amount`);
+    t.setAccount(payee, { ...acct, balance: credited });
+  }
+  const stateRoot = t.state.root();
+  if (stateRoot !== header.stateRoot) return fail(ERR.BAD_STATE_ROOT, `stateRoot ${header.stateRoot} does not match the state after the block (${stateRoot})`);
+  return ok({ state: t.state, changes: t.changes!, txIds, fees });
+}

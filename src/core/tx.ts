@@ -1,0 +1,166 @@
+import { addressError, addressFromPublicKey, isHex, isPublicKeyHex, sign, TAG, taggedHash, toHex, verify, type KeyPair } from '../crypto/index.ts';
+import { formatAmount, parseAmount } from './amount.ts';
+import { canonicalBytes, canonicalJson, type JsonValue } from './encoding.ts';
+import { ERR, fail, ok, type Result } from './errors.ts';
+import type { Address, CoinbaseTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
+
+/** The JSON form of a transaction: amounts as decimal strings. */
+export type TxJson =
+  | { kind: 'transfer'; chainId: string; from: string; nonce: number; fee: string; to: string; amount: string; sig: string }
+  | { kind: 'record'; chainId: string; from: string; nonce: number; fee: string; key: string; value: JsonValue; sig: string }
+  | { kind: 'coinbase'; chainId: string; height: number; to: string; amount: string };
+
+export const CHAIN_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const RECORD_KEY_RE = /^[\x21-\x7e]+$/;
+const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+
+/** The JSON form of a transaction (with or without its signature). */
+export function txToJson(tx: Tx | UnsignedTx): TxJson {
+  switch (tx.kind) {
+    case 'transfer': {
+      const j: Record<string, unknown> = { kind: 'transfer', chainId: tx.chainId, from: tx.from, nonce: tx.nonce, fee: formatAmount(tx.fee), to: tx.to, amount: formatAmount(tx.amount) };
+      if ('sig' in tx) j.sig = tx.sig;
+      return j as TxJson;
+    }
+    case 'record': {
+      const j: Record<string, unknown> = { kind: 'record', chainId: tx.chainId, from: tx.from, nonce: tx.nonce, fee: formatAmount(tx.fee), key: tx.key, value: tx.value };
+      if ('sig' in tx) j.sig = tx.sig;
+      return j as TxJson;
+    }
+    case 'coinbase':
+      return { kind: 'coinbase', chainId: tx.chainId, height: tx.height, to: tx.to, amount: formatAmount(tx.amount) };
+  }
+}
+
+function unsignedJson(tx: Tx | UnsignedTx): Record<string, unknown> {
+  const j = txToJson(tx) as Record<string, unknown>;
+  delete j.sig;
+  return j;
+}
+
+/** The 32-byte id: tagged SHA-256 of the canonical JSON of everything but the signature. */
+export function txIdBytes(tx: Tx | UnsignedTx): Buffer {
+  return taggedHash(TAG.tx, canonicalBytes(unsignedJson(tx)));
+}
+
+/** The transaction id as hex. The signature signs exactly these 32 bytes. */
+export function txId(tx: Tx | UnsignedTx): Hash {
+  return toHex(txIdBytes(tx));
+}
+
+/** Signs an unsigned transaction with the sender's keys. */
+export function signTx<T extends UnsignedTx>(tx: T, keys: KeyPair): T & { sig: string } {
+  if (tx.from !== keys.publicKey) throw new Error('signTx: keys do not belong to tx.from');
+  return { ...tx, sig: toHex(sign(keys, txIdBytes(tx))) };
+}
+
+/** True if the transaction's signature is valid for its sender. */
+export function verifyTxSignature(tx: SignedTx, id: Buffer = txIdBytes(tx)): boolean {
+  if (!isHex(tx.sig, 64)) return false;
+  return verify(tx.from, id, Buffer.from(tx.sig, 'hex'));
+}
+
+/** The sender's address. */
+export function txSender(tx: SignedTx): Address {
+  return addressFromPublicKey(tx.from);
+}
+
+/** Size in bytes of the canonical JSON form: the unit of block size limits. */
+export function txSize(tx: Tx): number {
+  return Buffer.byteLength(canonicalJson(txToJson(tx)), 'utf8');
+}
+
+/** Limits a transaction must respect; a subset of ChainParams. */
+export interface TxLimits {
+  readonly maxTxBytes: number;
+  readonly maxRecordKeyLength: number;
+  readonly maxRecordValueBytes: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function exactKeys(o: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) return `unknown field "${k}"`;
+  for (const k of keys) if (!(k in o)) return `missing field "${k}"`;
+  return undefined;
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= MAX_NONCE;
+}
+
+/** Checks a JSON value for a record: plain JSON data only, within the size bound. */
+export function recordValueError(value: unknown, maxBytes: number): string | undefined {
+  let size: number;
+  try {
+    size = Buffer.byteLength(canonicalJson(value), 'utf8');
+  } catch (e) {
+    return `record value is not plain JSON: ${(e as Error).message}`;
+  }
+  if (size > maxBytes) return `record value is ${size} bytes, the limit is ${maxBytes}`;
+  return undefined;
+}
+
+/**
+ * Parses untrusted JSON into a transaction, checking its structure: exact
+ * field set (an unsigned extra field could otherwise ride along), types,
+ * amount ranges, address checksums and size limits. It does not check the
+ * signature or anything that depends on state.
+ */
+export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
+  if (!isObject(json)) return fail(ERR.MALFORMED, 'a transaction must be a JSON object');
+  const kind = json.kind;
+  const fields =
+    kind === 'transfer'
+      ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'to', 'amount', 'sig']
+      : kind === 'record'
+        ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'key', 'value', 'sig']
+        : kind === 'coinbase'
+          ? ['kind', 'chainId', 'height', 'to', 'amount']
+          : undefined;
+  if (fields === undefined) return fail(ERR.MALFORMED, `unknown transaction kind ${JSON.stringify(kind)}`);
+  const keysErr = exactKeys(json, fields);
+  if (keysErr !== undefined) return fail(ERR.MALFORMED, `${kind} transaction: ${keysErr}`);
+  if (typeof json.chainId !== 'string' || !CHAIN_ID_RE.test(json.chainId)) return fail(ERR.BAD_CHAIN_ID, 'chainId must be 1-32 characters of a-z, 0-9 and -');
+  const chainId = json.chainId;
+  let size: number;
+  try {
+    size = Buffer.byteLength(canonicalJson(json), 'utf8');
+  } catch (e) {
+    return fail(ERR.MALFORMED, `transaction is not plain JSON: ${(e as Error).message}`);
+  }
+  if (size > limits.maxTxBytes) return fail(ERR.TOO_LARGE, `transaction is ${size} bytes, the limit is ${limits.maxTxBytes}`);
+  const toErr = addressError(json.to);
+  if (kind === 'coinbase') {
+    if (!isCount(json.height)) return fail(ERR.MALFORMED, 'coinbase height must be a non-negative integer');
+    if (toErr !== undefined) return fail(ERR.BAD_ADDRESS, `coinbase "to": ${toErr}`);
+    const amount = parseAmount(json.amount);
+    if (amount === undefined) return fail(ERR.BAD_AMOUNT, 'coinbase amount must be a decimal string between 0 and 2^64-1');
+    const tx: CoinbaseTx = { kind, chainId, height: json.height, to: json.to as Address, amount };
+    return ok(tx);
+  }
+  if (!isPublicKeyHex(json.from)) return fail(ERR.MALFORMED, '"from" must be the sender public key: 32 bytes of lowercase hex');
+  if (!isCount(json.nonce)) return fail(ERR.BAD_NONCE, 'nonce must be a non-negative safe integer');
+  const fee = parseAmount(json.fee);
+  if (fee === undefined) return fail(ERR.BAD_AMOUNT, 'fee must be a decimal string between 0 and 2^64-1');
+  if (!isHex(json.sig, 64)) return fail(ERR.BAD_SIGNATURE, 'sig must be a 64-byte Ed25519 signature in lowercase hex');
+  const base = { chainId, from: json.from, nonce: json.nonce, fee, sig: json.sig };
+  if (kind === 'transfer') {
+    if (toErr !== undefined) return fail(ERR.BAD_ADDRESS, `"to": ${toErr}`);
+    const amount = parseAmount(json.amount);
+    if (amount === undefined) return fail(ERR.BAD_AMOUNT, 'amount must be a decimal string between 0 and 2^64-1');
+    if (amount === 0n) return fail(ERR.BAD_AMOUNT, 'amount must be positive');
+    const tx: TransferTx = { kind, ...base, to: json.to as Address, amount };
+    return ok(tx);
+  }
+  const key = json.key;
+  if (typeof key !== 'string' || key.length === 0 || key.length > limits.maxRecordKeyLength || !RECORD_KEY_RE.test(key)) {
+    return fail(ERR.RECORD_KEY, `record key must be 1-${limits.maxRecordKeyLength} printable ASCII characters without spaces`);
+  }
+  const valueErr = recordValueError(json.value, limits.maxRecordValueBytes);
+  if (valueErr !== undefined) return fail(ERR.RECORD_VALUE, valueErr);
+  const tx: RecordTx = { kind: 'record', ...base, key, value: json.value as JsonValue };
+  return ok(tx);
+}

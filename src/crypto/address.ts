@@ -1,0 +1,33 @@
+import { TAG, taggedHash } from './hash.ts';
+import { fromHex } from './hex.ts';
+import { bech32mDecode, bech32mEncode, convertBits } from './bech32.ts';
+import type { PublicKeyHex } from './keys.ts';
+
+/** An account address: bech32m with prefix "pc", e.g. pc1qxyz... */
+export type Address = string;
+
+export const ADDRESS_HRP = 'pc';
+const PAYLOAD_BYTES = 20;
+
+/** The address of a public key: bech32m of the first 20 bytes of its tagged hash. */
+export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
+  const payload = taggedHash(TAG.address, fromHex(publicKey, 32)).subarray(0, PAYLOAD_BYTES);
+  return bech32mEncode(ADDRESS_HRP, convertBits(payload, 8, 5, true) as number[]);
+}
+
+/** Why a string is not a valid address, or undefined if it is one. */
+export function addressError(s: unknown): string | undefined {
+  if (typeof s !== 'string') return 'an address must be a string';
+  if (s !== s.toLowerCase()) return `address ${s} must be lowercase`;
+  const d = bech32mDecode(s);
+  if (!d.ok) return `address ${s} is invalid: ${d.reason}`;
+  if (d.hrp !== ADDRESS_HRP) return `address ${s} has prefix "${d.hrp}", expected "${ADDRESS_HRP}"`;
+  const bytes = convertBits(d.words, 5, 8, false);
+  if (bytes === undefined || bytes.length !== PAYLOAD_BYTES) return `address ${s} does not hold a ${PAYLOAD_BYTES}-byte payload`;
+  return undefined;
+}
+
+/** True if s is a valid, canonical (lowercase) address. */
+export function isAddress(s: unknown): s is Address {
+  return addressError(s) === undefined;
+}
