@@ -12,3 +12,4 @@ export * from './pow.ts';
 export * from './header-rules.ts';
 export * from './transition.ts';
 export * from './genesis.ts';
+export * from './assemble.ts';

@@ -132,6 +132,15 @@ export interface AppliedBlock {
  * header-rules.ts.
  */
 export function applyBlock(parent: State, block: Block, ctx: BlockContext): Result<AppliedBlock> {
+  const r = computeBlockState(parent, block, ctx);
+  if (!r.ok) return r;
+  const stateRoot = r.value.state.root();
+  if (stateRoot !== block.header.stateRoot) return fail(ERR.BAD_STATE_ROOT, `stateRoot ${block.header.stateRoot} does not match the state after the block (${stateRoot})`);
+  return r;
+}
+
+/** applyBlock without the final state-root comparison: what a block producer runs to learn the root. */
+export function computeBlockState(parent: State, block: Block, ctx: BlockContext): Result<AppliedBlock> {
   const { header, txs } = block;
   if (header.chainId !== ctx.chainId) return fail(ERR.BAD_CHAIN_ID, `block is for chain "${header.chainId}", this is "${ctx.chainId}"`);
   if (txs.length > ctx.params.maxBlockTxs) return fail(ERR.TOO_MANY_TXS, `block has ${txs.length} transactions, the limit is ${ctx.params.maxBlockTxs}`);
@@ -185,7 +194,5 @@ export function applyBlock(parent: State, block: Block, ctx: BlockContext): Resu
     if (credited === undefined) return fail(ERR.OVERFLOW, `balance of ${payee} would exceed the largest amount`);
     t.setAccount(payee, { ...acct, balance: credited });
   }
-  const stateRoot = t.state.root();
-  if (stateRoot !== header.stateRoot) return fail(ERR.BAD_STATE_ROOT, `stateRoot ${header.stateRoot} does not match the state after the block (${stateRoot})`);
   return ok({ state: t.state, changes: t.changes!, txIds, fees });
 }
