@@ -35,6 +35,11 @@ export const ERR = {
   BAD_VERSION: 'BAD_VERSION',
   // genesis
   BAD_GENESIS: 'BAD_GENESIS',
+  // mempool admission
+  ALREADY_KNOWN: 'ALREADY_KNOWN',
+  NONCE_GAP: 'NONCE_GAP',
+  REPLACEMENT_UNDERPRICED: 'REPLACEMENT_UNDERPRICED',
+  MEMPOOL_FULL: 'MEMPOOL_FULL',
 } as const;
 
 export type ErrorCode = (typeof ERR)[keyof typeof ERR];

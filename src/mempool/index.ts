@@ -1,0 +1,2 @@
+/** mempool/: pending transactions, admission, ordering, eviction. */
+export * from './pool.ts';
