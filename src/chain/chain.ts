@@ -1,0 +1,367 @@
+import { EventEmitter } from 'node:events';
+import {
+  applyBlock,
+  blockHash,
+  buildGenesisBlock,
+  ERR,
+  txRootOf,
+  type Block,
+  type BlockContext,
+  type BlockHeader,
+  type Genesis,
+  type Hash,
+  type RuleError,
+  type SignedTx,
+  type State,
+} from '../core/index.ts';
+import type { Store } from '../storage/index.ts';
+import { BlockIndex, type IndexEntry } from './block-index.ts';
+import type { ChainRules } from './rules.ts';
+
+/** Outcome of offering a block to the chain. */
+export type SubmitResult =
+  | { readonly status: 'connected' | 'reorg' | 'side'; readonly hash: Hash }
+  | { readonly status: 'duplicate'; readonly hash: Hash }
+  | { readonly status: 'orphan'; readonly hash: Hash; readonly missing: Hash }
+  | { readonly status: 'invalid'; readonly hash: Hash; readonly error: RuleError };
+
+/** Outcome of offering headers (sync). */
+export type HeadersResult =
+  | { readonly ok: true; readonly added: IndexEntry[] }
+  | { readonly ok: false; readonly index: number; readonly error: RuleError; readonly added: IndexEntry[] };
+
+/** Typed chain events. */
+export interface ChainEvents {
+  /** A block joined the main chain. */
+  connected: [{ hash: Hash; block: Block; state: State }];
+  /** A block left the main chain in a reorganisation. */
+  disconnected: [{ hash: Hash; block: Block }];
+  /** The main chain switched branches. */
+  reorg: [{ fork: Hash; disconnected: Block[]; connected: Block[] }];
+  /** The tip changed. */
+  tip: [{ hash: Hash; height: number }];
+  /** A block broke a rule; `from` names the peer that sent it, if any. */
+  invalid: [{ hash: Hash; error: RuleError; from?: string }];
+}
+
+/** Chain options; the clock is injected so tests and a simulator can move it. */
+export interface ChainOptions {
+  readonly now: () => number;
+  /** Signature check for the transition (the node plugs in the mempool's cache). */
+  readonly verifySignature?: BlockContext['verifySignature'];
+  readonly maxOrphans?: number;
+  /** Main-chain states kept in memory for fast reorganisations. */
+  readonly snapshots?: number;
+}
+
+/** Thrown when the data directory does not fit the genesis or is inconsistent. */
+export class ChainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChainError';
+  }
+}
+
+interface Orphan {
+  readonly block: Block;
+  readonly hash: Hash;
+  readonly from?: string;
+}
+
+/**
+ * The block tree and the main chain: validates blocks against their branch,
+ * keeps the most-work valid branch as the main chain, reorganises when another
+ * branch overtakes it, and keeps orphans until their parent arrives. All
+ * mutations run one at a time.
+ */
+export class Chain extends EventEmitter<ChainEvents> {
+  readonly index = new BlockIndex();
+  readonly genesisHash: Hash;
+  private current: State;
+  private readonly snapshots = new Map<Hash, State>();
+  private readonly orphans = new Map<Hash, Orphan>();
+  private readonly orphansByParent = new Map<Hash, Set<Hash>>();
+  private readonly bodies = new Map<Hash, Block>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly ctx: BlockContext;
+
+  private constructor(
+    private readonly store: Store,
+    readonly genesis: Genesis,
+    readonly rules: ChainRules,
+    private readonly opts: ChainOptions,
+    genesisHash: Hash,
+    state: State,
+  ) {
+    super();
+    this.genesisHash = genesisHash;
+    this.current = state;
+    this.ctx = { chainId: genesis.chainId, params: genesis.params, consensus: genesis.consensus, verifySignature: opts.verifySignature };
+  }
+
+  /**
+   * Opens the chain on a store: writes genesis into an empty store, or checks
+   * that the stored chain belongs to this genesis and that its state matches
+   * the tip's state root.
+   */
+  static async open(store: Store, genesis: Genesis, rules: ChainRules, opts: ChainOptions): Promise<Chain> {
+    const gb = buildGenesisBlock(genesis);
+    let tip = await store.getTip();
+    if (tip === undefined) {
+      await store.writeGenesis(gb.hash, gb.block, gb.state);
+      tip = { hash: gb.hash, height: 0 };
+    } else {
+      const stored = await store.getHashAtHeight(0);
+      if (stored !== gb.hash) throw new ChainError(`the data directory holds another network (genesis ${stored ?? 'missing'}, expected ${gb.hash}); use another --data dir`);
+    }
+    const state = tip.height === 0 && tip.hash === gb.hash ? gb.state : await store.loadState();
+    const chain = new Chain(store, genesis, rules, opts, gb.hash, state);
+    let parent: IndexEntry | undefined;
+    for (let h = 0; h <= tip.height; h++) {
+      const hash = await store.getHashAtHeight(h);
+      const block = hash === undefined ? undefined : await store.getBlock(hash);
+      if (hash === undefined || block === undefined) throw new ChainError(`the store lacks the main-chain block at height ${h}`);
+      const e = chain.index.add(hash, block.header, parent, h === 0 ? 0n : rules.work(block.header));
+      chain.index.setHasBody(e);
+      chain.index.main.push(e);
+      parent = e;
+    }
+    const tipHeader = chain.index.tip().header;
+    if (state.root() !== tipHeader.stateRoot) throw new ChainError(`stored state root ${state.root()} does not match the tip's ${tipHeader.stateRoot}`);
+    chain.snapshots.set(tip.hash, state);
+    return chain;
+  }
+
+  /** The main-chain tip entry. */
+  get tip(): IndexEntry {
+    return this.index.tip();
+  }
+
+  /** The main-chain height. */
+  get height(): number {
+    return this.index.tip().height;
+  }
+
+  /** The state at the tip. */
+  get state(): State {
+    return this.current;
+  }
+
+  /** Number of blocks waiting for their parent. */
+  get orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  /** A block by hash, from memory or the store. */
+  async getBlock(hash: Hash): Promise<Block | undefined> {
+    return this.bodies.get(hash) ?? this.store.getBlock(hash);
+  }
+
+  /** True if the hash is indexed or waiting as an orphan. */
+  knows(hash: Hash): boolean {
+    return this.index.get(hash) !== undefined || this.orphans.has(hash);
+  }
+
+  /** Offers a block (mined here or received from `from`). */
+  submitBlock(block: Block, from?: string): Promise<SubmitResult> {
+    return this.serial(() => this.submitNow(block, from));
+  }
+
+  /** Offers a run of headers in order (sync): each is checked and indexed without its body. */
+  addHeaders(headers: readonly BlockHeader[], from?: string): Promise<HeadersResult> {
+    return this.serial(async () => {
+      const added: IndexEntry[] = [];
+      for (let i = 0; i < headers.length; i++) {
+        const h = headers[i]!;
+        const hash = blockHash(h);
+        const known = this.index.get(hash);
+        if (known !== undefined) {
+          if (known.invalid) return { ok: false, index: i, error: { code: ERR.BAD_PREV_HASH, message: `header ${hash} is known to be invalid` }, added };
+          continue;
+        }
+        const parent = this.index.get(h.prevHash);
+        if (parent === undefined) return { ok: false, index: i, error: { code: ERR.BAD_PREV_HASH, message: `header ${hash} does not link to a known block` }, added };
+        if (parent.invalid) return { ok: false, index: i, error: { code: ERR.BAD_PREV_HASH, message: `header ${hash} builds on an invalid block` }, added };
+        const r = this.rules.checkHeader(h, parent, this.index, this.opts.now());
+        if (!r.ok) {
+          this.emit('invalid', { hash, error: r.error, from });
+          return { ok: false, index: i, error: r.error, added };
+        }
+        added.push(this.index.add(hash, h, parent, this.rules.work(h)));
+      }
+      return { ok: true, added };
+    });
+  }
+
+  /** The hashes of main-chain headers after the first locator hash we share, up to `limit`. */
+  headersAfter(locator: readonly Hash[], limit: number, stop?: Hash): BlockHeader[] {
+    let start = 0;
+    for (const h of locator) {
+      const e = this.index.get(h);
+      if (e !== undefined && this.index.isMain(e)) {
+        start = e.height + 1;
+        break;
+      }
+    }
+    const out: BlockHeader[] = [];
+    for (let h = start; h < this.index.main.length && out.length < limit; h++) {
+      const e = this.index.main[h]!;
+      out.push(e.header);
+      if (e.hash === stop) break;
+    }
+    return out;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async submitNow(block: Block, from?: string): Promise<SubmitResult> {
+    const hash = blockHash(block.header);
+    let entry = this.index.get(hash);
+    if (entry?.invalid) return { status: 'invalid', hash, error: { code: ERR.BAD_PREV_HASH, message: 'block is known to be invalid' } };
+    if (entry?.hasBody || this.orphans.has(hash)) return { status: 'duplicate', hash };
+    // A body that does not match its header's tx root says nothing about the
+    // header: refuse it without marking the hash invalid, or anyone could
+    // poison a valid block by sending its header with other transactions.
+    if (txRootOf(block.txs) !== block.header.txRoot) {
+      this.emit('invalid', { hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' }, from });
+      return { status: 'invalid', hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' } };
+    }
+    if (entry === undefined) {
+      const parent = this.index.get(block.header.prevHash);
+      if (parent === undefined) {
+        this.addOrphan({ block, hash, from });
+        return { status: 'orphan', hash, missing: block.header.prevHash };
+      }
+      if (parent.invalid) return this.reject(hash, { code: ERR.BAD_PREV_HASH, message: `parent ${parent.hash} is invalid` }, from);
+      const r = this.rules.checkHeader(block.header, parent, this.index, this.opts.now());
+      if (!r.ok) return this.reject(hash, r.error, from);
+      entry = this.index.add(hash, block.header, parent, this.rules.work(block.header));
+    }
+    const body = this.rules.checkBody(block, entry.parent!);
+    if (!body.ok) {
+      this.index.markInvalid(entry);
+      return this.reject(hash, body.error, from);
+    }
+    await this.store.putBlock(hash, block);
+    this.remember(hash, block);
+    const candidates = this.index.setHasBody(entry);
+    let result: SubmitResult = { status: 'side', hash };
+    let best: IndexEntry | undefined;
+    for (const c of candidates) if (!c.invalid && (best === undefined || c.work > best.work)) best = c;
+    if (best !== undefined && best.work > this.tip.work) {
+      const wasExtension = best.parent === this.tip && best === entry;
+      const r = await this.switchTo(best, from);
+      if (entry.invalid) result = { status: 'invalid', hash, error: r ?? { code: ERR.BAD_STATE_ROOT, message: 'block failed validation' } };
+      else if (this.index.isMain(entry)) result = { status: wasExtension ? 'connected' : 'reorg', hash };
+    }
+    await this.adoptOrphans(hash);
+    return result;
+  }
+
+  private reject(hash: Hash, error: RuleError, from?: string): SubmitResult {
+    this.emit('invalid', { hash, error, from });
+    return { status: 'invalid', hash, error };
+  }
+
+  /** Makes `target` the tip: disconnect back to the fork point, connect its branch. */
+  private async switchTo(target: IndexEntry, from?: string): Promise<RuleError | undefined> {
+    const branch: IndexEntry[] = [];
+    let fork: IndexEntry | undefined = target;
+    while (fork !== undefined && !this.index.isMain(fork)) {
+      branch.unshift(fork);
+      fork = fork.parent;
+    }
+    if (fork === undefined) throw new ChainError('branch does not join the main chain');
+    const disconnected: Block[] = [];
+    while (this.tip !== fork) {
+      const { hash, block } = await this.store.disconnectTip();
+      this.index.main.pop();
+      disconnected.push(block);
+      this.emit('disconnected', { hash, block });
+    }
+    if (disconnected.length > 0) this.current = this.snapshots.get(fork.hash) ?? (await this.store.loadState());
+    const connected: Block[] = [];
+    let failure: RuleError | undefined;
+    for (const e of branch) {
+      const block = await this.getBlock(e.hash);
+      if (block === undefined) throw new ChainError(`body of ${e.hash} vanished from the store`);
+      const r = applyBlock(this.current, block, this.ctx);
+      if (!r.ok) {
+        this.index.markInvalid(e);
+        this.emit('invalid', { hash: e.hash, error: r.error, from });
+        failure = r.error;
+        break;
+      }
+      await this.store.connectBlock({ block, hash: e.hash, txIds: r.value.txIds, changes: r.value.changes });
+      this.current = r.value.state;
+      this.index.main.push(e);
+      this.snapshot(e.hash, r.value.state);
+      connected.push(block);
+      this.emit('connected', { hash: e.hash, block, state: r.value.state });
+    }
+    if (failure !== undefined) {
+      // Fall back to the best branch still valid (often the one just left).
+      const best = this.index.bestCandidate();
+      if (best !== this.tip) await this.switchTo(best);
+    }
+    if (disconnected.length > 0 && connected.length > 0) this.emit('reorg', { fork: fork.hash, disconnected: disconnected.reverse(), connected });
+    if (connected.length > 0 || disconnected.length > 0) this.emit('tip', { hash: this.tip.hash, height: this.tip.height });
+    return failure;
+  }
+
+  private snapshot(hash: Hash, state: State): void {
+    this.snapshots.set(hash, state);
+    const max = this.opts.snapshots ?? 64;
+    while (this.snapshots.size > max) this.snapshots.delete(this.snapshots.keys().next().value!);
+  }
+
+  private remember(hash: Hash, block: Block): void {
+    this.bodies.set(hash, block);
+    while (this.bodies.size > 256) this.bodies.delete(this.bodies.keys().next().value!);
+  }
+
+  private addOrphan(o: Orphan): void {
+    const max = this.opts.maxOrphans ?? 256;
+    if (this.orphans.size >= max) {
+      // Drop the oldest: the pool must stay bounded whatever peers send.
+      const oldest = this.orphans.values().next().value!;
+      this.dropOrphan(oldest);
+    }
+    this.orphans.set(o.hash, o);
+    let set = this.orphansByParent.get(o.block.header.prevHash);
+    if (set === undefined) {
+      set = new Set();
+      this.orphansByParent.set(o.block.header.prevHash, set);
+    }
+    set.add(o.hash);
+  }
+
+  private dropOrphan(o: Orphan): void {
+    this.orphans.delete(o.hash);
+    const set = this.orphansByParent.get(o.block.header.prevHash);
+    set?.delete(o.hash);
+    if (set?.size === 0) this.orphansByParent.delete(o.block.header.prevHash);
+  }
+
+  private async adoptOrphans(parentHash: Hash): Promise<void> {
+    const children = this.orphansByParent.get(parentHash);
+    if (children === undefined) return;
+    this.orphansByParent.delete(parentHash);
+    for (const h of children) {
+      const o = this.orphans.get(h);
+      if (o === undefined) continue;
+      this.orphans.delete(h);
+      // submitNow adopts this child's own orphans in turn.
+      await this.submitNow(o.block, o.from);
+    }
+  }
+
+  /** Transactions of blocks a reorganisation dropped, for the mempool to take back. */
+  static droppedTxs(disconnected: readonly Block[]): SignedTx[] {
+    return disconnected.flatMap((b) => b.txs.filter((t): t is SignedTx => t.kind !== 'coinbase'));
+  }
+}

@@ -1,0 +1,53 @@
+import { checkHeader, decodeBits, MEDIAN_TIME_SPAN, workForTarget, type Block, type BlockHeader, type Genesis, type PowParams, type Result } from '../core/index.ts';
+import { ok } from '../core/index.ts';
+import { requiredBits } from '../consensus/pow/difficulty.ts';
+import type { BlockIndex, IndexEntry } from './block-index.ts';
+
+/** The consensus-specific part of chain validation. */
+export interface ChainRules {
+  /** The work a header adds to its chain (fork choice picks the most). */
+  work(header: BlockHeader): bigint;
+  /** Context checks on a header: link, time, proof, target. */
+  checkHeader(header: BlockHeader, parent: IndexEntry, index: BlockIndex, now: number): Result<void>;
+  /** Checks that need the body beyond the state transition (e.g. a BFT commit certificate). */
+  checkBody(block: Block, parent: IndexEntry): Result<void>;
+}
+
+function recentTimestamps(parent: IndexEntry, index: BlockIndex): number[] {
+  const out: number[] = [];
+  let e: IndexEntry | undefined = parent;
+  for (let i = 0; i < MEDIAN_TIME_SPAN && e !== undefined; i++, e = e.parent) out.push(e.header.timestamp);
+  return out.reverse();
+}
+
+/** The bits a child of `parent` must carry under the retarget rule. */
+export function expectedBitsAfter(pow: PowParams, parent: IndexEntry, index: BlockIndex): number {
+  return requiredBits(pow, parent.height + 1, parent.header.bits, (h) => index.ancestor(parent, h)!.header.timestamp);
+}
+
+/** Proof-of-Work rules: most cumulative work, retargeted difficulty, proof checked on every header. */
+export function powRules(genesis: Genesis): ChainRules {
+  if (genesis.consensus.type !== 'pow') throw new Error('powRules: genesis is not PoW');
+  const pow = genesis.consensus;
+  return {
+    work(header) {
+      const t = decodeBits(header.bits);
+      return t === undefined ? 0n : workForTarget(t);
+    },
+    checkHeader(header, parent, index, now) {
+      return checkHeader(header, {
+        chainId: genesis.chainId,
+        consensus: pow,
+        parentHash: parent.hash,
+        parentHeight: parent.height,
+        recentTimestamps: recentTimestamps(parent, index),
+        now,
+        maxFutureMs: genesis.params.maxFutureMs,
+        expectedBits: expectedBitsAfter(pow, parent, index),
+      });
+    },
+    checkBody() {
+      return ok(undefined);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Shared fixtures: a tiny PoW network whose blocks take a few hashes to mine. */
+import { addressFromPublicKey, keyPairFromSeed, type KeyPair } from '../../src/crypto/index.ts';
+import {
+  assembleBlock,
+  bitsForLeadingZeroBits,
+  checkProofOfWork,
+  parseGenesis,
+  signTx,
+  unwrap,
+  type Block,
+  type Genesis,
+  type SignedTx,
+  type State,
+} from '../../src/core/index.ts';
+
+export const CHAIN_ID = 'fixture-net';
+export const keys: KeyPair[] = [1, 2, 3, 4].map((n) => keyPairFromSeed(Buffer.alloc(32, n)));
+export const addrs = keys.map((k) => addressFromPublicKey(k.publicKey));
+
+/** A public genesis with easy, fixed difficulty; the first two keys are funded. */
+export function powGenesis(over: { retargetInterval?: number; zeroBits?: number } = {}): Genesis {
+  return unwrap(
+    parseGenesis({
+      network: 'public',
+      chainId: CHAIN_ID,
+      timestamp: 1_700_000_000_000,
+      consensus: {
+        type: 'pow',
+        targetBlockTimeMs: 1000,
+        initialBits: bitsForLeadingZeroBits(over.zeroBits ?? 2),
+        powLimitBits: bitsForLeadingZeroBits(1),
+        retargetInterval: over.retargetInterval ?? 100_000,
+        maxAdjustFactor: 4,
+        reward: '50',
+        halvingInterval: 0,
+      },
+      alloc: [
+        { address: addrs[0]!, balance: '1000000' },
+        { address: addrs[1]!, balance: '1000000' },
+      ],
+    }),
+  );
+}
+
+/** Mines (by brute force in-process) a block on a parent with the given transactions. */
+export function mineBlock(g: Genesis, parent: { hash: string; height: number; timestamp: number; bits: number; state: State }, txs: SignedTx[] = [], miner = addrs[2]!): { block: Block; state: State } {
+  const r = unwrap(
+    assembleBlock(parent.state, txs, { parentHash: parent.hash, parentHeight: parent.height, timestamp: parent.timestamp + 1000, bits: parent.bits, coinbaseTo: miner }, { chainId: g.chainId, params: g.params, consensus: g.consensus }),
+  );
+  let header = r.block.header;
+  while (!checkProofOfWork(header).ok) header = { ...header, nonce: header.nonce + 1 };
+  return { block: { ...r.block, header }, state: r.state };
+}
+
+/** A signed transfer. */
+export function transfer(from: number, to: number, nonce: number, amount = 10n, fee = 1n): SignedTx {
+  const k = keys[from]!;
+  return signTx({ kind: 'transfer', chainId: CHAIN_ID, from: k.publicKey, nonce, fee, to: addrs[to]!, amount }, k);
+}
