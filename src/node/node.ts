@@ -1,0 +1,287 @@
+import { EventEmitter } from 'node:events';
+import { Chain, expectedBitsAfter, powRules, type ChainRules } from '../chain/index.ts';
+import {
+  assembleBlock,
+  blockHash,
+  ERR,
+  fail,
+  medianTimePast,
+  ok,
+  txFromJson,
+  txId,
+  verifyTxSignature,
+  type Address,
+  type Block,
+  type BlockHeader,
+  type Genesis,
+  type Hash,
+  type Result,
+  type SignedTx,
+} from '../core/index.ts';
+import { addressFromPublicKey, type KeyPair } from '../crypto/index.ts';
+import { DEFAULT_MEMPOOL, Mempool, type RemovalReason } from '../mempool/index.ts';
+import { Miner } from '../consensus/pow/miner.ts';
+import type { Store } from '../storage/index.ts';
+import type { Logger } from './logger.ts';
+
+/** Typed node events: what the API's event stream and the explorer show. */
+export interface NodeEvents {
+  block: [{ hash: Hash; height: number; txs: number; timestamp: number; minedHere: boolean }];
+  reorg: [{ fork: Hash; disconnected: Hash[]; connected: Hash[] }];
+  tx: [{ id: Hash; kind: string; from: 'api' | 'peer' | 'reorg' }];
+  txRemoved: [{ id: Hash; reason: RemovalReason }];
+  invalidBlock: [{ hash: Hash; code: string; message: string; from?: string }];
+  mined: [{ hash: Hash; height: number }];
+}
+
+/** How a node is put together. */
+export interface NodeOptions {
+  readonly genesis: Genesis;
+  readonly store: Store;
+  readonly key: KeyPair;
+  readonly log: Logger;
+  /** Mine continuously with this many processes (0 = in-process); undefined = do not mine unless asked. */
+  readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: Address };
+  readonly now?: () => number;
+  readonly mempool?: Partial<typeof DEFAULT_MEMPOOL>;
+}
+
+/** A snapshot of the node for `GET /api/status`. */
+export interface NodeStatus {
+  network: string;
+  chainId: string;
+  genesisHash: Hash;
+  nodeId: string;
+  address: Address;
+  height: number;
+  tip: Hash;
+  tipTimestamp: number;
+  work: string;
+  mempool: number;
+  orphans: number;
+  consensus: string;
+  mining: boolean;
+  hashRate: number;
+}
+
+/**
+ * The composition root: store, chain, mempool and miner wired together.
+ * Consensus decides (chain rules, miner), this class only connects events:
+ * a connected block cleans the mempool, a reorganisation puts dropped
+ * transactions back, and a new tip or new transactions refresh the mining
+ * template.
+ */
+export class PeerchainNode extends EventEmitter<NodeEvents> {
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly genesis: Genesis;
+  readonly key: KeyPair;
+  readonly address: Address;
+  private miner: Miner | undefined;
+  private readonly now: () => number;
+  private template: { header: BlockHeader; txs: Block['txs'] } | undefined;
+  private retemplateTimer: NodeJS.Timeout | undefined;
+  private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
+  private continuous: boolean;
+  private stopped = false;
+
+  private constructor(
+    private readonly opts: NodeOptions,
+    chain: Chain,
+    mempool: Mempool,
+  ) {
+    super();
+    this.chain = chain;
+    this.mempool = mempool;
+    this.genesis = opts.genesis;
+    this.key = opts.key;
+    this.address = addressFromPublicKey(opts.key.publicKey);
+    this.now = opts.now ?? Date.now;
+    this.continuous = opts.mine?.continuous ?? false;
+    this.wire();
+  }
+
+  /** Opens the chain on the store and builds the node (nothing runs until start). */
+  static async create(opts: NodeOptions): Promise<PeerchainNode> {
+    const now = opts.now ?? Date.now;
+    let mempool: Mempool | undefined;
+    const rules: ChainRules = powRules(opts.genesis);
+    const chain = await Chain.open(opts.store, opts.genesis, rules, {
+      now,
+      // Transactions this node already verified on admission are not verified twice.
+      verifySignature: (tx, id) => mempool?.isVerified(id.toString('hex')) === true || verifyTxSignature(tx, id),
+    });
+    mempool = new Mempool({ chainId: opts.genesis.chainId, params: opts.genesis.params, ...DEFAULT_MEMPOOL, ...opts.mempool, now });
+    return new PeerchainNode(opts, chain, mempool);
+  }
+
+  /** Starts mining if configured. */
+  start(): void {
+    if (this.opts.mine !== undefined) {
+      this.miner = new Miner(this.opts.mine.threads, this.now);
+      this.miner.on('found', (h) => void this.onMined(h));
+      this.miner.start();
+      if (this.continuous) this.retemplate();
+    }
+    this.opts.log.info({ height: this.chain.height, tip: this.chain.tip.hash, mining: this.continuous }, 'node started');
+  }
+
+  /** Stops mining and closes the store. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retemplateTimer !== undefined) clearTimeout(this.retemplateTimer);
+    await this.miner?.stop();
+    for (const r of this.requested) r.resolve(r.hashes);
+    this.requested = [];
+    await this.opts.store.close();
+  }
+
+  /** True if this node may mine (started with mining allowed). */
+  get canMine(): boolean {
+    return this.miner !== undefined;
+  }
+
+  /** Turns continuous mining on or off. */
+  setMining(on: boolean): void {
+    this.continuous = on;
+    if (on) this.retemplate();
+    else if (this.requested.length === 0) this.miner?.pause();
+  }
+
+  /** Mines the next n blocks here and resolves with their hashes. */
+  mineBlocks(n: number): Promise<Hash[]> {
+    if (this.miner === undefined) return Promise.reject(new Error('mining is not enabled on this node (start it with --mine)'));
+    return new Promise((resolve) => {
+      this.requested.push({ left: n, hashes: [], resolve });
+      this.retemplate();
+    });
+  }
+
+  /** Admits a transaction given as untrusted JSON (API or peer). */
+  submitTx(json: unknown, from: 'api' | 'peer' = 'api'): Result<{ id: Hash }> {
+    const parsed = txFromJson(json, this.genesis.params);
+    if (!parsed.ok) return parsed;
+    const tx = parsed.value;
+    if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, 'a coinbase cannot be submitted; miners create it');
+    const id = txId(tx);
+    const r = this.mempool.add(tx, this.chain.state);
+    if (!r.ok) return r;
+    for (const d of r.value.removed) this.emit('txRemoved', { id: d.entry.id, reason: d.reason });
+    this.emit('tx', { id, kind: tx.kind, from });
+    this.scheduleRetemplate();
+    return ok({ id });
+  }
+
+  /** Offers a block (from a peer or the miner). */
+  async submitBlock(block: Block, from?: string): Promise<Awaited<ReturnType<Chain['submitBlock']>>> {
+    return this.chain.submitBlock(block, from);
+  }
+
+  /** The node's status. */
+  status(): NodeStatus {
+    const tip = this.chain.tip;
+    return {
+      network: this.genesis.network,
+      chainId: this.genesis.chainId,
+      genesisHash: this.chain.genesisHash,
+      nodeId: this.key.publicKey,
+      address: this.address,
+      height: tip.height,
+      tip: tip.hash,
+      tipTimestamp: tip.header.timestamp,
+      work: tip.work.toString(),
+      mempool: this.mempool.size,
+      orphans: this.chain.orphanCount,
+      consensus: this.genesis.consensus.type,
+      mining: this.continuous || this.requested.length > 0,
+      hashRate: Math.round(this.miner?.hashRate() ?? 0),
+    };
+  }
+
+  private wire(): void {
+    this.chain.on('connected', ({ hash, block }) => {
+      const ids = block.txs.map(txId);
+      this.mempool.removeIds(ids);
+      this.emit('block', { hash, height: block.header.height, txs: block.txs.length, timestamp: block.header.timestamp, minedHere: false });
+    });
+    this.chain.on('reorg', ({ fork, disconnected, connected }) => {
+      const state = this.chain.state;
+      const back: SignedTx[] = Chain.droppedTxs(disconnected);
+      for (const tx of back) {
+        const r = this.mempool.add(tx, state);
+        if (r.ok) this.emit('tx', { id: r.value.id, kind: tx.kind, from: 'reorg' });
+      }
+      this.opts.log.warn({ fork, dropped: disconnected.length, added: connected.length, txsBack: back.length }, 'chain reorganised');
+      this.emit('reorg', { fork, disconnected: disconnected.map((b) => blockHash(b.header)), connected: connected.map((b) => blockHash(b.header)) });
+    });
+    this.chain.on('tip', () => {
+      for (const d of this.mempool.revalidate(this.chain.state)) this.emit('txRemoved', { id: d.entry.id, reason: d.reason });
+      this.retemplate();
+    });
+    this.chain.on('invalid', ({ hash, error, from }) => {
+      this.opts.log.warn({ hash, code: error.code, from }, `invalid block: ${error.message}`);
+      this.emit('invalidBlock', { hash, code: error.code, message: error.message, from });
+    });
+  }
+
+  private wantsMining(): boolean {
+    return !this.stopped && this.miner !== undefined && (this.continuous || this.requested.length > 0);
+  }
+
+  private scheduleRetemplate(): void {
+    if (!this.wantsMining() || this.retemplateTimer !== undefined) return;
+    // New transactions arrive in bursts; rebuild the template at most every 250 ms.
+    this.retemplateTimer = setTimeout(() => {
+      this.retemplateTimer = undefined;
+      this.retemplate();
+    }, 250);
+  }
+
+  private retemplate(): void {
+    if (!this.wantsMining()) {
+      this.miner?.pause();
+      return;
+    }
+    const pow = this.genesis.consensus;
+    if (pow.type !== 'pow') return;
+    const tip = this.chain.tip;
+    const recent: number[] = [];
+    for (let e: typeof tip | undefined = tip, i = 0; e !== undefined && i < 11; e = e.parent, i++) recent.unshift(e.header.timestamp);
+    const timestamp = Math.max(this.now(), medianTimePast(recent) + 1);
+    const state = this.chain.state;
+    const candidates = this.mempool.select(state, this.genesis.params.maxBlockTxs - 1);
+    const r = assembleBlock(
+      state,
+      candidates,
+      { parentHash: tip.hash, parentHeight: tip.height, timestamp, bits: expectedBitsAfter(pow, tip, this.chain.index), coinbaseTo: this.opts.mine?.coinbase ?? this.address },
+      { chainId: this.genesis.chainId, params: this.genesis.params, consensus: pow, verifySignature: () => true },
+    );
+    if (!r.ok) {
+      this.opts.log.error({ code: r.error.code }, `cannot assemble a block: ${r.error.message}`);
+      return;
+    }
+    this.template = { header: r.value.block.header, txs: r.value.block.txs };
+    this.miner!.setTemplate(r.value.block.header);
+  }
+
+  private async onMined(header: BlockHeader): Promise<void> {
+    const t = this.template;
+    if (t === undefined || t.header.prevHash !== header.prevHash || t.header.txRoot !== header.txRoot) return;
+    const block: Block = { header, txs: t.txs };
+    const hash = blockHash(header);
+    const r = await this.chain.submitBlock(block);
+    if (r.status === 'connected' || r.status === 'reorg') {
+      this.opts.log.info({ height: header.height, hash, txs: t.txs.length }, 'mined a block');
+      this.emit('mined', { hash, height: header.height });
+      const req = this.requested[0];
+      if (req !== undefined) {
+        req.hashes.push(hash);
+        if (--req.left <= 0) {
+          this.requested.shift();
+          req.resolve(req.hashes);
+        }
+      }
+    }
+    this.retemplate();
+  }
+}
