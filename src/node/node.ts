@@ -136,6 +136,11 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     await this.opts.store.close();
   }
 
+  /** The node's store, for reads the chain does not cache (history, tx index). */
+  get store(): Store {
+    return this.opts.store;
+  }
+
   /** True if this node may mine (started with mining allowed). */
   get canMine(): boolean {
     return this.miner !== undefined;
