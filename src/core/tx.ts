@@ -38,9 +38,27 @@ function unsignedJson(tx: Tx | UnsignedTx): Record<string, unknown> {
   return j;
 }
 
+// Transactions are immutable values; their canonical form and id are computed
+// once per object (admission, block checks and gossip all ask for them).
+const txMeta = new WeakMap<object, { canon: string; id?: Buffer }>();
+
+function meta(tx: Tx | UnsignedTx): { canon: string; id?: Buffer } {
+  let m = txMeta.get(tx);
+  if (m === undefined) {
+    m = { canon: canonicalJson(unsignedJson(tx)) };
+    txMeta.set(tx, m);
+  }
+  return m;
+}
+
+// `,"sig":"` + 128 hex + `"`: what the signature adds to the canonical form.
+const SIG_FIELD_BYTES = 137;
+
 /** The 32-byte id: tagged SHA-256 of the canonical JSON of everything but the signature. */
 export function txIdBytes(tx: Tx | UnsignedTx): Buffer {
-  return taggedHash(TAG.tx, canonicalBytes(unsignedJson(tx)));
+  const m = meta(tx);
+  if (m.id === undefined) m.id = taggedHash(TAG.tx, Buffer.from(m.canon, 'utf8'));
+  return m.id;
 }
 
 /** The transaction id as hex. The signature signs exactly these 32 bytes. */
@@ -67,7 +85,8 @@ export function txSender(tx: SignedTx): Address {
 
 /** Size in bytes of the canonical JSON form: the unit of block size limits. */
 export function txSize(tx: Tx): number {
-  return Buffer.byteLength(canonicalJson(txToJson(tx)), 'utf8');
+  const unsigned = Buffer.byteLength(meta(tx).canon, 'utf8');
+  return tx.kind === 'coinbase' ? unsigned : unsigned + SIG_FIELD_BYTES;
 }
 
 /** Limits a transaction must respect; a subset of ChainParams. */
@@ -125,13 +144,6 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
   if (keysErr !== undefined) return fail(ERR.MALFORMED, `${kind} transaction: ${keysErr}`);
   if (typeof json.chainId !== 'string' || !CHAIN_ID_RE.test(json.chainId)) return fail(ERR.BAD_CHAIN_ID, 'chainId must be 1-32 characters of a-z, 0-9 and -');
   const chainId = json.chainId;
-  let size: number;
-  try {
-    size = Buffer.byteLength(canonicalJson(json), 'utf8');
-  } catch (e) {
-    return fail(ERR.MALFORMED, `transaction is not plain JSON: ${(e as Error).message}`);
-  }
-  if (size > limits.maxTxBytes) return fail(ERR.TOO_LARGE, `transaction is ${size} bytes, the limit is ${limits.maxTxBytes}`);
   const toErr = addressError(json.to);
   if (kind === 'coinbase') {
     if (!isCount(json.height)) return fail(ERR.MALFORMED, 'coinbase height must be a non-negative integer');
@@ -139,7 +151,7 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
     const amount = parseAmount(json.amount);
     if (amount === undefined) return fail(ERR.BAD_AMOUNT, 'coinbase amount must be a decimal string between 0 and 2^64-1');
     const tx: CoinbaseTx = { kind, chainId, height: json.height, to: json.to as Address, amount };
-    return ok(tx);
+    return checkSize(tx, limits);
   }
   if (!isPublicKeyHex(json.from)) return fail(ERR.MALFORMED, '"from" must be the sender public key: 32 bytes of lowercase hex');
   if (!isCount(json.nonce)) return fail(ERR.BAD_NONCE, 'nonce must be a non-negative safe integer');
@@ -153,7 +165,7 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
     if (amount === undefined) return fail(ERR.BAD_AMOUNT, 'amount must be a decimal string between 0 and 2^64-1');
     if (amount === 0n) return fail(ERR.BAD_AMOUNT, 'amount must be positive');
     const tx: TransferTx = { kind, ...base, to: json.to as Address, amount };
-    return ok(tx);
+    return checkSize(tx, limits);
   }
   const key = json.key;
   if (typeof key !== 'string' || key.length === 0 || key.length > limits.maxRecordKeyLength || !RECORD_KEY_RE.test(key)) {
@@ -162,5 +174,12 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
   const valueErr = recordValueError(json.value, limits.maxRecordValueBytes);
   if (valueErr !== undefined) return fail(ERR.RECORD_VALUE, valueErr);
   const tx: RecordTx = { kind: 'record', ...base, key, value: json.value as JsonValue };
+  return checkSize(tx, limits);
+}
+
+function checkSize(tx: Tx, limits: TxLimits): Result<Tx> {
+  // Every field is validated by now, so the canonical form exists; it is cached for the id.
+  const size = txSize(tx);
+  if (size > limits.maxTxBytes) return fail(ERR.TOO_LARGE, `transaction is ${size} bytes, the limit is ${limits.maxTxBytes}`);
   return ok(tx);
 }

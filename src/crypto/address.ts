@@ -9,10 +9,19 @@ export type Address = string;
 export const ADDRESS_HRP = 'pc';
 const PAYLOAD_BYTES = 20;
 
+// Deriving an address costs a hash and a bech32 checksum; senders repeat, so keep recent ones.
+const ADDRESS_CACHE_MAX = 8192;
+const addressCache = new Map<PublicKeyHex, Address>();
+
 /** The address of a public key: bech32m of the first 20 bytes of its tagged hash. */
 export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
+  const cached = addressCache.get(publicKey);
+  if (cached !== undefined) return cached;
   const payload = taggedHash(TAG.address, fromHex(publicKey, 32)).subarray(0, PAYLOAD_BYTES);
-  return bech32mEncode(ADDRESS_HRP, convertBits(payload, 8, 5, true) as number[]);
+  const address = bech32mEncode(ADDRESS_HRP, convertBits(payload, 8, 5, true) as number[]);
+  if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.delete(addressCache.keys().next().value!);
+  addressCache.set(publicKey, address);
+  return address;
 }
 
 /** Why a string is not a valid address, or undefined if it is one. */
