@@ -43,7 +43,7 @@ export interface NodeOptions {
   /** Mine continuously with this many processes (0 = in-process); undefined = do not mine unless asked. */
   readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: Address };
   readonly now?: () => number;
-  readonly mempool?: Partial<typeof DEFAULT_MEMPOOL>;
+  readonly mempool?: { maxTxs?: number; maxNonceGap?: number; expiryMs?: number; replaceBumpPercent?: number };
 }
 
 /** A snapshot of the node for `GET /api/status`. */
