@@ -1,0 +1,168 @@
+/**
+ * Wire messages of protocol version 1: the `{type, payload}` envelope and a
+ * strict schema per type. Block and transaction bodies stay opaque JSON here;
+ * the chain layer validates them with core's txFromJson/blockFromJson.
+ */
+import { z } from 'zod';
+import { CHAIN_ID_RE } from '../core/index.ts';
+import { addressError, MAX_ADDRESS_LENGTH } from './address.ts';
+
+/** The protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+/** The oldest protocol version this code still accepts. */
+export const MIN_PROTOCOL_VERSION = 1;
+
+/** Bounds on list lengths and string sizes in messages. */
+export const LIMITS = {
+  addrs: 1000,
+  listen: 16,
+  invIds: 5000,
+  locator: 64,
+  headers: 2000,
+  blocksPerMessage: 128,
+  agent: 128,
+  reasonMessage: 512,
+  /** Deepest nesting accepted inside opaque tx/block JSON. */
+  opaqueDepth: 32,
+} as const;
+
+/** Reason codes a DISCONNECT carries. Other well-formed codes are accepted from peers (newer versions). */
+export const DISCONNECT_REASONS = [
+  'wrong-network',
+  'wrong-genesis',
+  'unsupported-version',
+  'self-connection',
+  'duplicate-connection',
+  'not-member',
+  'bad-signature',
+  'handshake-timeout',
+  'protocol-error',
+  'misbehaviour',
+  'ping-timeout',
+  'shutdown',
+  'too-many-peers',
+  'banned',
+] as const;
+export type KnownDisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 32 bytes of lowercase hex');
+const pubkey = hash;
+const u53 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const peerAddress = z
+  .string()
+  .max(MAX_ADDRESS_LENGTH)
+  .superRefine((s, c) => {
+    const e = addressError(s);
+    if (e !== undefined) c.addIssue({ code: 'custom', message: e });
+  });
+const invKind = z.enum(['block', 'tx']);
+
+/** True if a JSON value nests no deeper than max (iterative, so a hostile value cannot overflow the stack). */
+export function jsonDepthWithin(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return false;
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) stack.push([child, d + 1]);
+  }
+  return true;
+}
+
+// Opaque bodies: any JSON object of bounded depth; their meaning is the chain layer's business.
+const opaqueObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && jsonDepthWithin(v, LIMITS.opaqueDepth),
+  'must be a JSON object of bounded depth',
+);
+
+const ids = (max: number) => z.array(hash).max(max);
+
+/** Payload schemas by message type. */
+export const payloadSchemas = {
+  HELLO: z.strictObject({
+    version: z.number().int().min(1).max(0xffff),
+    network: z.enum(['public', 'private', 'consortium']),
+    chainId: z.string().regex(CHAIN_ID_RE, 'must be 1-32 characters of a-z, 0-9 and -'),
+    genesisHash: hash,
+    nodeId: pubkey,
+    listen: z.array(peerAddress).max(LIMITS.listen),
+    height: u53,
+    tip: hash,
+    challenge: hash,
+    agent: z.string().max(LIMITS.agent),
+  }),
+  HELLO_ACK: z.strictObject({ signature: z.string().regex(/^[0-9a-f]{128}$/, 'must be 64 bytes of lowercase hex') }),
+  DISCONNECT: z.strictObject({
+    reason: z.string().regex(/^[a-z][a-z0-9-]{0,47}$/, 'must be a short lowercase code'),
+    message: z.string().max(LIMITS.reasonMessage),
+  }),
+  PING: z.strictObject({ nonce: u53 }),
+  PONG: z.strictObject({ nonce: u53 }),
+  GET_ADDR: z.strictObject({}),
+  ADDR: z.strictObject({ addresses: z.array(peerAddress).max(LIMITS.addrs) }),
+  INV: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
+  GET_DATA: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
+  NOT_FOUND: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
+  TX: z.strictObject({ tx: opaqueObject }),
+  BLOCK: z.strictObject({ block: opaqueObject }),
+  GET_HEADERS: z.strictObject({
+    locator: ids(LIMITS.locator).min(1),
+    stop: hash.optional(),
+    limit: z.number().int().min(1).max(LIMITS.headers),
+  }),
+  HEADERS: z.strictObject({ headers: z.array(opaqueObject).max(LIMITS.headers) }),
+  GET_BLOCKS: z.strictObject({ hashes: ids(LIMITS.blocksPerMessage) }),
+  BLOCKS: z.strictObject({ blocks: z.array(opaqueObject).max(LIMITS.blocksPerMessage) }),
+} as const;
+
+type Schemas = typeof payloadSchemas;
+/** Every message type name. */
+export type MessageType = keyof Schemas;
+export const MESSAGE_TYPES = Object.keys(payloadSchemas) as MessageType[];
+/** The payload of a message type. */
+export type PayloadOf<T extends MessageType> = z.infer<Schemas[T]>;
+/** A message of one type. */
+export type MessageOf<T extends MessageType> = { readonly type: T; readonly payload: PayloadOf<T> };
+/** Any protocol message (a union discriminated by `type`). */
+export type Message = { [T in MessageType]: MessageOf<T> }[MessageType];
+
+export type HelloPayload = PayloadOf<'HELLO'>;
+
+/** Why parseMessage rejected a value. */
+export type ParseErrorKind = 'unknown-type' | 'schema';
+
+/** Result of parseMessage. */
+export type ParseResult =
+  | { readonly ok: true; readonly message: Message }
+  | { readonly ok: false; readonly kind: ParseErrorKind; readonly type?: string; readonly error: string };
+
+const envelope = z.strictObject({ type: z.string().max(32), payload: z.unknown() });
+
+/** Validates a parsed JSON value as a protocol message; never throws. */
+export function parseMessage(json: unknown): ParseResult {
+  try {
+    const env = envelope.safeParse(json);
+    if (!env.success) return { ok: false, kind: 'schema', error: 'expected {"type": string, "payload": ...}' };
+    const { type, payload } = env.data;
+    if (!Object.hasOwn(payloadSchemas, type)) return { ok: false, kind: 'unknown-type', type, error: `unknown message type ${JSON.stringify(type)}` };
+    const schema = payloadSchemas[type as MessageType];
+    const p = schema.safeParse(payload);
+    if (!p.success) return { ok: false, kind: 'schema', type, error: `${type}: ${summarize(p.error)}` };
+    return { ok: true, message: { type, payload: p.data } as Message };
+  } catch (e) {
+    // Defensive: a validator bug or a pathological value must cost the peer points, not crash us.
+    return { ok: false, kind: 'schema', error: `invalid message (${e instanceof Error ? e.name : 'error'})` };
+  }
+}
+
+function summarize(err: z.ZodError): string {
+  const first = err.issues[0];
+  if (first === undefined) return 'invalid';
+  const path = first.path.length > 0 ? first.path.map(String).join('.') + ': ' : '';
+  return (path + first.message).slice(0, 200);
+}
+
+/** Builds a message of one type (typed; not validated, since we trust what we build). */
+export function message<T extends MessageType>(type: T, payload: PayloadOf<T>): MessageOf<T> {
+  return { type, payload };
+}

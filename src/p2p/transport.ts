@@ -1,0 +1,261 @@
+/**
+ * The transport contract: how bytes become JSON messages and back, whatever
+ * carries them (WebSocket, TCP, or in-process pairs for tests and simulation).
+ */
+import { EventEmitter } from 'node:events';
+import type { Scheme } from './address.ts';
+
+/** Default largest frame (WebSocket message or TCP line) accepted or sent: 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Default buffered bytes above which send() refuses new messages: 1 MiB. */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** Default time a graceful close may take before the socket is destroyed. */
+export const DEFAULT_CLOSE_GRACE_MS = 1000;
+
+/** Options shared by every transport. */
+export interface TransportOptions {
+  /** Largest frame in bytes, in both directions (default 4 MiB). */
+  readonly maxFrameBytes?: number;
+  /** send() returns 'full' while more than this many bytes wait to be written (default 1 MiB). */
+  readonly highWaterMark?: number;
+  /** How long a graceful close may take before the socket is destroyed (default 1 s). */
+  readonly closeGraceMs?: number;
+  /** How long dial() waits for the connection (default 5 s). */
+  readonly dialTimeoutMs?: number;
+}
+
+/** Why a frame could not become a JSON value. */
+export type FramingErrorKind = 'oversized' | 'bad-json' | 'binary';
+
+/** A frame that could not become a JSON value; the peer layer turns these into penalties. */
+export interface FramingError {
+  readonly kind: FramingErrorKind;
+  readonly message: string;
+}
+
+/** One received frame: a parsed JSON value (not yet schema-checked) or a framing error. */
+export type Incoming =
+  | { readonly ok: true; readonly value: unknown; readonly bytes: number }
+  | { readonly ok: false; readonly error: FramingError; readonly bytes: number };
+
+/**
+ * Result of Connection.send:
+ * - 'ok': written (or queued within the high-water mark);
+ * - 'full': NOT written, the buffer is above the high-water mark; wait for drained() or drop;
+ * - 'too-large': NOT written, the encoded message exceeds the frame limit (or is not JSON-encodable);
+ * - 'closed': NOT written, the connection is closing or closed.
+ */
+export type SendResult = 'ok' | 'full' | 'too-large' | 'closed';
+
+/** How a connection ended. `code` is the WebSocket close code where there is one. */
+export interface CloseInfo {
+  readonly reason: string;
+  readonly code?: number;
+  /** True if this side called close(). */
+  readonly local: boolean;
+}
+
+/** Events of a Connection. */
+export interface ConnectionEvents {
+  message: [Incoming];
+  close: [CloseInfo];
+  error: [Error];
+  drain: [];
+}
+
+/** A bidirectional message link to one remote endpoint. */
+export interface Connection {
+  readonly scheme: Scheme;
+  readonly direction: 'inbound' | 'outbound';
+  /** The remote endpoint as `host:port` (for inbound links, the peer's ephemeral port). */
+  readonly remoteAddress: string;
+  readonly maxFrameBytes: number;
+  /** Bytes accepted by send() but not yet handed to the OS. */
+  readonly bufferedBytes: number;
+  /** True from the moment close() is called or the link drops. */
+  readonly closed: boolean;
+  /** How the link ended, once 'close' has been emitted. */
+  readonly closeInfo: CloseInfo | undefined;
+  /** Sends one JSON value as one frame; never queues beyond the high-water mark (see SendResult). */
+  send(value: unknown): SendResult;
+  /** Resolves once bufferedBytes is at or below the high-water mark, or the link closed. */
+  drained(): Promise<void>;
+  /** Closes gracefully after flushing what is queued; destroys the socket after the grace period. */
+  close(reason?: string, code?: number): void;
+  /** Stops delivering messages (and reading from the socket) until resume(). */
+  pause(): void;
+  resume(): void;
+  on<K extends keyof ConnectionEvents>(event: K, listener: (...args: ConnectionEvents[K]) => void): this;
+  off<K extends keyof ConnectionEvents>(event: K, listener: (...args: ConnectionEvents[K]) => void): this;
+  once<K extends keyof ConnectionEvents>(event: K, listener: (...args: ConnectionEvents[K]) => void): this;
+}
+
+/** Events of a Listener. */
+export interface ListenerEvents {
+  connection: [Connection];
+  error: [Error];
+}
+
+/** A bound server socket accepting connections. */
+export interface Listener {
+  /** The bound address, e.g. `ws://127.0.0.1:41234` (the real port when listening on port 0). */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting and closes every connection accepted through this listener. */
+  close(): Promise<void>;
+  on<K extends keyof ListenerEvents>(event: K, listener: (...args: ListenerEvents[K]) => void): this;
+  off<K extends keyof ListenerEvents>(event: K, listener: (...args: ListenerEvents[K]) => void): this;
+  once<K extends keyof ListenerEvents>(event: K, listener: (...args: ListenerEvents[K]) => void): this;
+}
+
+/** A way to listen and dial for one address scheme. */
+export interface Transport {
+  readonly scheme: Scheme;
+  /** Binds host:port (port 0 picks a free one). */
+  listen(host: string, port: number): Promise<Listener>;
+  /** Connects to an address of this transport's scheme. */
+  dial(address: string): Promise<Connection>;
+}
+
+/** Parses one frame's text as JSON without ever throwing. */
+export function decodeFrame(text: string, bytes: number): Incoming {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown, bytes };
+  } catch {
+    return { ok: false, error: { kind: 'bad-json', message: 'frame is not valid JSON' }, bytes };
+  }
+}
+
+/** JSON text of a value to send, or undefined if it cannot be encoded (cycle, BigInt...). */
+export function encodeFrame(value: unknown): string | undefined {
+  try {
+    const s = JSON.stringify(value);
+    return typeof s === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Shared state of every Connection implementation: events, pause buffering,
+ * drain waiters, close bookkeeping. Subclasses do the socket work.
+ */
+export abstract class BaseConnection extends EventEmitter<ConnectionEvents> implements Connection {
+  abstract readonly scheme: Scheme;
+  abstract readonly bufferedBytes: number;
+  readonly maxFrameBytes: number;
+  protected readonly highWaterMark: number;
+  protected readonly closeGraceMs: number;
+  private finished: CloseInfo | undefined;
+  private closing = false;
+  private wasFull = false;
+  private drainWaiters: (() => void)[] = [];
+  private paused = false;
+  // Frames decoded from a chunk that arrived before pause() took effect on the socket.
+  private held: Incoming[] = [];
+
+  constructor(
+    readonly direction: 'inbound' | 'outbound',
+    readonly remoteAddress: string,
+    opts: TransportOptions,
+  ) {
+    super();
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    // An unhandled 'error' event would crash the process; errors also end in 'close'.
+    this.on('error', () => {});
+  }
+
+  get closed(): boolean {
+    return this.closing || this.finished !== undefined;
+  }
+
+  get closeInfo(): CloseInfo | undefined {
+    return this.finished;
+  }
+
+  send(value: unknown): SendResult {
+    if (this.closed) return 'closed';
+    if (this.bufferedBytes > this.highWaterMark) {
+      this.wasFull = true;
+      return 'full';
+    }
+    const text = encodeFrame(value);
+    if (text === undefined) return 'too-large';
+    // A UTF-8 byte count is at most 3x the UTF-16 length; skip the exact count when clearly small.
+    const bytes = text.length * 3 <= this.maxFrameBytes ? text.length : Buffer.byteLength(text);
+    if (bytes > this.maxFrameBytes) return 'too-large';
+    this.write(text);
+    return 'ok';
+  }
+
+  drained(): Promise<void> {
+    if (this.closed || this.bufferedBytes <= this.highWaterMark) return Promise.resolve();
+    this.wasFull = true;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  close(reason = 'closed', code?: number): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.closeSocket(reason, code);
+  }
+
+  pause(): void {
+    if (this.paused || this.finished !== undefined) return;
+    this.paused = true;
+    this.pauseSocket();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      // A listener may pause again mid-replay; the rest waits for the next resume().
+      if (this.paused) {
+        this.held = held.slice(i).concat(this.held);
+        return;
+      }
+      this.emit('message', held[i] as Incoming);
+    }
+    if (!this.paused && this.finished === undefined) this.resumeSocket();
+  }
+
+  /** Subclasses hand every decoded frame here; holds it while paused. */
+  protected deliver(m: Incoming): void {
+    if (this.finished !== undefined) return;
+    if (this.paused) this.held.push(m);
+    else this.emit('message', m);
+  }
+
+  protected abstract pauseSocket(): void;
+  protected abstract resumeSocket(): void;
+  /** Writes one encoded message as one frame. */
+  protected abstract write(text: string): void;
+  /** Starts a graceful close of the socket; must end in finish(). */
+  protected abstract closeSocket(reason: string, code: number | undefined): void;
+
+  /** Subclasses call this when buffered bytes may have fallen. */
+  protected checkDrain(): void {
+    if ((!this.wasFull && this.drainWaiters.length === 0) || this.bufferedBytes > this.highWaterMark) return;
+    this.wasFull = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+    this.emit('drain');
+  }
+
+  /** Subclasses call this once the socket is gone; emits 'close' exactly once. */
+  protected finish(info: Omit<CloseInfo, 'local'>): void {
+    if (this.finished !== undefined) return;
+    this.finished = { ...info, local: this.closing };
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+    this.emit('close', this.finished);
+  }
+}
