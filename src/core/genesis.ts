@@ -13,7 +13,7 @@ import type { Account, Address, Block, ChainParams, Genesis, Hash, Org } from '.
 export const DEFAULT_PARAMS: ChainParams = {
   minFee: 1n,
   maxBlockTxs: 5000,
-  maxBlockBytes: 4 * 1024 * 1024,
+  maxBlockBytes: 1024 * 1024,
   maxTxBytes: 16 * 1024,
   maxRecordKeyLength: 128,
   maxRecordValueBytes: 8 * 1024,
