@@ -17,6 +17,7 @@ export function parseAmount(s: unknown): bigint | undefined {
 
 /** The canonical decimal string of an amount. */
 export function formatAmount(v: bigint): string {
+  if (v < 0n) throw new RangeError(`amounts are never negative (got ${v})`);
   return v.toString(10);
 }
 
@@ -27,11 +28,13 @@ export function isAmount(v: unknown): v is bigint {
 
 /** a + b, or undefined if the sum leaves the amount range. */
 export function addAmounts(a: bigint, b: bigint): bigint | undefined {
+  if (a < 0n || b < 0n) return undefined;
   const s = a + b;
   return s <= MAX_AMOUNT ? s : undefined;
 }
 
 /** a - b, or undefined if the result would be negative. */
 export function subAmounts(a: bigint, b: bigint): bigint | undefined {
+  if (a < 0n || b < 0n) return undefined;
   return a >= b ? a - b : undefined;
 }

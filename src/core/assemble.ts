@@ -1,4 +1,7 @@
-import { BLOCK_VERSION, NO_PROPOSER, txRootOf } from './block.ts';
+import { ZERO_HASH } from '../crypto/index.ts';
+import { BLOCK_VERSION, blockSize, NO_PROPOSER, txRootOf } from './block.ts';
+import { txSize } from './tx.ts';
+import { MAX_AMOUNT } from './amount.ts';
 import { ok, type Result } from './errors.ts';
 import { State } from './state.ts';
 import { computeBlockState, blockReward, noChanges, applyTx, type AppliedBlock, type BlockContext } from './transition.ts';
@@ -30,8 +33,21 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
   let s = parent;
   let fees = 0n;
   const max = ctx.params.maxBlockTxs - (ctx.consensus.type === 'pow' ? 1 : 0);
+  // The size of the block with no transactions but the widest possible header
+  // and coinbase; each transaction then adds its size and a comma.
+  const probeTxs: Tx[] = ctx.consensus.type === 'pow' ? [{ kind: 'coinbase', chainId: ctx.chainId, height, to: opts.coinbaseTo ?? '', amount: MAX_AMOUNT }] : [];
+  const probe: Block = {
+    header: { version: BLOCK_VERSION, chainId: ctx.chainId, height, prevHash: opts.parentHash, timestamp: opts.timestamp, txRoot: ZERO_HASH, stateRoot: ZERO_HASH, bits: 0xffffffff, nonce: Number.MAX_SAFE_INTEGER, proposer: ZERO_HASH },
+    txs: probeTxs,
+  };
+  let bytes = blockSize(probe);
   for (const tx of candidates) {
     if (chosen.length >= max) break;
+    const add = txSize(tx) + 1;
+    if (bytes + add > ctx.params.maxBlockBytes) {
+      skipped.push(tx);
+      continue;
+    }
     const r = applyTx(s, tx, { chainId: ctx.chainId, params: ctx.params, height, verifySignature: ctx.verifySignature }, noChanges());
     if (!r.ok) {
       skipped.push(tx);
@@ -44,6 +60,7 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
     }
     fees = f;
     s = r.value.state;
+    bytes += add;
     chosen.push(tx);
   }
   const txs: Tx[] = [...chosen];
@@ -59,7 +76,7 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
     prevHash: opts.parentHash,
     timestamp: opts.timestamp,
     txRoot: txRootOf(txs),
-    stateRoot: '0'.repeat(64),
+    stateRoot: ZERO_HASH,
     bits: ctx.consensus.type === 'pow' ? (opts.bits ?? 0) : 0,
     nonce: 0,
     proposer: ctx.consensus.type === 'pow' ? NO_PROPOSER : (opts.proposer ?? NO_PROPOSER),

@@ -54,6 +54,8 @@ function encodeValue(value: unknown, depth: number): string {
         return out + ']';
       }
       if (value instanceof Uint8Array) throw new EncodingError('binary values must be hex-encoded before canonical JSON');
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new EncodingError(`cannot encode a ${proto?.constructor?.name ?? 'non-plain'} object; only plain objects and arrays`);
       const obj = value as Record<string, unknown>;
       // Keys sort by UTF-16 code units, which is what Array.prototype.sort does by default.
       const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();

@@ -166,7 +166,7 @@ export function computeBlockState(parent: State, block: Block, ctx: BlockContext
   let fees = 0n;
   for (let i = first; i < txs.length; i++) {
     const tx = txs[i]!;
-    if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, `transaction ${i} is a second coinbase`);
+    if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, pow === undefined ? `transaction ${i} is a coinbase; BFT blocks have none` : `transaction ${i} is a second coinbase`);
     const r = applySigned(t, tx, ids[i]!, txIds[i]!, txCtx);
     if (!r.ok) return fail(r.error.code, `transaction ${i} (${txIds[i]}): ${r.error.message}`);
     const f = addAmounts(fees, r.value);

@@ -1,6 +1,6 @@
 import { addressError, addressFromPublicKey, isHex, isPublicKeyHex, sign, TAG, taggedHash, toHex, verify, type KeyPair } from '../crypto/index.ts';
 import { formatAmount, parseAmount } from './amount.ts';
-import { canonicalBytes, canonicalJson, type JsonValue } from './encoding.ts';
+import { canonicalJson, type JsonValue } from './encoding.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
 import type { Address, CoinbaseTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
 
@@ -58,7 +58,8 @@ const SIG_FIELD_BYTES = 137;
 export function txIdBytes(tx: Tx | UnsignedTx): Buffer {
   const m = meta(tx);
   if (m.id === undefined) m.id = taggedHash(TAG.tx, Buffer.from(m.canon, 'utf8'));
-  return m.id;
+  // A copy: a caller writing into the buffer must not change the cached id.
+  return Buffer.from(m.id);
 }
 
 /** The transaction id as hex. The signature signs exactly these 32 bytes. */
@@ -139,7 +140,7 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
         : kind === 'coinbase'
           ? ['kind', 'chainId', 'height', 'to', 'amount']
           : undefined;
-  if (fields === undefined) return fail(ERR.MALFORMED, `unknown transaction kind ${JSON.stringify(kind)}`);
+  if (fields === undefined) return fail(ERR.MALFORMED, `unknown transaction kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 32)) : typeof kind}`);
   const keysErr = exactKeys(json, fields);
   if (keysErr !== undefined) return fail(ERR.MALFORMED, `${kind} transaction: ${keysErr}`);
   if (typeof json.chainId !== 'string' || !CHAIN_ID_RE.test(json.chainId)) return fail(ERR.BAD_CHAIN_ID, 'chainId must be 1-32 characters of a-z, 0-9 and -');
@@ -173,8 +174,18 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
   }
   const valueErr = recordValueError(json.value, limits.maxRecordValueBytes);
   if (valueErr !== undefined) return fail(ERR.RECORD_VALUE, valueErr);
-  const tx: RecordTx = { kind: 'record', ...base, key, value: json.value as JsonValue };
+  // Own a frozen copy of the value: the id is cached per transaction, so the
+  // value must not change behind it if the caller reuses its input object.
+  const tx: RecordTx = { kind: 'record', ...base, key, value: deepFreeze(structuredClone(json.value) as JsonValue) };
   return checkSize(tx, limits);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v)) deepFreeze(child);
+  }
+  return v;
 }
 
 function checkSize(tx: Tx, limits: TxLimits): Result<Tx> {

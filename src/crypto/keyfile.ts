@@ -100,6 +100,8 @@ export function decodeKeyFile(json: unknown, passphrase?: string): KeyPair {
     if (typeof N !== 'number' || !Number.isInteger(N) || N < 2 || N > MAX_SCRYPT_N || (N & (N - 1)) !== 0) throw damaged('scrypt N is not a power of two in range');
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > 32) throw damaged('scrypt r out of range');
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 16) throw damaged('scrypt p out of range');
+    // scrypt needs 128 * N * r bytes: refuse files that would ask for more than 256 MiB.
+    if (128 * N * r > 256 * 1024 * 1024) throw damaged('scrypt parameters ask for more than 256 MiB of memory');
     if (!isHex(salt) || !isHex(c.iv, 12) || !isHex(c.ciphertext, 32) || !isHex(c.tag, 16)) throw damaged('salt, iv, ciphertext or tag is malformed');
     if (passphrase === undefined) throw new KeyFileError('passphrase-required', 'key file is encrypted: a passphrase is required');
     const key = scryptKey(passphrase, fromHex(salt), N, r, p);

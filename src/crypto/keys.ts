@@ -46,13 +46,38 @@ export function sign(keys: KeyPair, message: Uint8Array): Buffer {
 const PUBKEY_CACHE_MAX = 4096;
 const pubkeyCache = new Map<string, KeyObject>();
 
-/** The KeyObject for a hex public key (cached); throws KeyError if malformed. */
+// Encodings of the eight small-order points (libsodium's blacklist), compared
+// with the sign bit cleared. node:crypto verifies cofactorless and accepts
+// them: with such a "key", R = the point and S = 0 verifies for every message,
+// so a small-order key would let anyone sign for its account or node id.
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((h) => Buffer.from(h, 'hex'));
+
+/** True if a 32-byte encoded point has small order (is useless, and dangerous, as a key). */
+export function isSmallOrderKey(raw: Uint8Array): boolean {
+  if (raw.length !== 32) return false;
+  return SMALL_ORDER.some((bad) => {
+    for (let i = 0; i < 31; i++) if (raw[i] !== bad[i]) return false;
+    return ((raw[31] as number) & 0x7f) === bad[31];
+  });
+}
+
+/** The KeyObject for a hex public key (cached); throws KeyError if malformed or of small order. */
 export function publicKeyObject(publicKey: PublicKeyHex): KeyObject {
   let k = pubkeyCache.get(publicKey);
   if (k !== undefined) return k;
   if (!isHex(publicKey, 32)) throw new KeyError('a public key is 32 bytes of lowercase hex');
+  const raw = fromHex(publicKey);
+  if (isSmallOrderKey(raw)) throw new KeyError('a small-order point is not a valid public key');
   try {
-    k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, fromHex(publicKey)]), format: 'der', type: 'spki' });
+    k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
   } catch {
     throw new KeyError('not a valid Ed25519 public key');
   }

@@ -129,7 +129,10 @@ describe('handshake runner and peer with a fake clock', () => {
     const client = await t.dial('ws://10.0.0.1:6001');
     return { server: await accepted, client };
   }
-  const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+  // Memory links deliver on timers; a chain of hops needs several timer phases, not one 5 ms wait.
+  const flush = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+  };
 
   test('the deadline comes from the injected clock', async () => {
     const clock = new FakeClock();
