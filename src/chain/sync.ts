@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import { blockFromJson, blockHash, headerFromJson, type BlockHeader, type Hash } from '../core/index.ts';
+import type { Chain } from './chain.ts';
+import type { IndexEntry } from './block-index.ts';
+
+/** What sync needs from the network: peers, requests, and penalties. */
+export interface SyncNetwork {
+  /** Connected peers with the best height they claimed. */
+  peers(): readonly { readonly id: string; readonly height: number }[];
+  /** Sends a request; false when the peer is gone or its buffer is full. */
+  requestHeaders(peerId: string, locator: Hash[], limit: number): boolean;
+  requestBlocks(peerId: string, hashes: Hash[]): boolean;
+  penalize(peerId: string, points: number, reason: string): void;
+}
+
+/** Sync tuning. */
+export interface SyncOptions {
+  readonly now: () => number;
+  /** Headers asked for per request (the protocol allows up to 2000). */
+  readonly headersPerRequest?: number;
+  /** Bodies asked for per request. */
+  readonly blocksPerRequest?: number;
+  /** Requests in flight per peer. */
+  readonly requestsPerPeer?: number;
+  /** How far ahead of the tip bodies are fetched. */
+  readonly window?: number;
+  /** A request unanswered this long goes to another peer. */
+  readonly timeoutMs?: number;
+}
+
+/** Progress, for the terminal bar and metrics. */
+export interface SyncProgress {
+  readonly syncing: boolean;
+  readonly height: number;
+  readonly target: number;
+  readonly inFlight: number;
+}
+
+/** Sync events. */
+export interface SyncEvents {
+  progress: [SyncProgress];
+}
+
+interface Request {
+  readonly peer: string;
+  readonly sentAt: number;
+}
+
+/**
+ * Headers-first block download. Headers come from a block locator, are
+ * checked (link, time, proof of work, target) and indexed; then bodies are
+ * fetched in batches from every peer that has them, several requests at a
+ * time, re-requested from another peer on timeout. Blocks may arrive in any
+ * order: the chain connects each one once its parent's body is there. Nothing
+ * ever asks for a whole chain in one message.
+ */
+export class Synchronizer extends EventEmitter<SyncEvents> {
+  private readonly headerRequests = new Map<string, Request>();
+  private readonly blockRequests = new Map<Hash, Request>();
+  /** Outstanding body requests per peer, oldest first. */
+  private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
+  private readonly o: Required<SyncOptions>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly net: SyncNetwork,
+    opts: SyncOptions,
+  ) {
+    super();
+    this.o = { headersPerRequest: 2000, blocksPerRequest: 64, requestsPerPeer: 4, window: 2048, timeoutMs: 10_000, ...opts };
+  }
+
+  /** Starts the periodic check (new peers, timeouts). */
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  /** Stops the periodic check. */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  /** Current progress. */
+  progress(): SyncProgress {
+    const target = Math.max(this.chain.index.bestHeader().height, ...this.net.peers().map((p) => p.height), this.chain.height);
+    return { syncing: target > this.chain.height, height: this.chain.height, target, inFlight: this.blockRequests.size };
+  }
+
+  /** Asks a peer for headers now (e.g. after it announced a block we cannot place). */
+  askHeaders(peerId: string): void {
+    if (this.headerRequests.has(peerId)) return;
+    const locator = this.chain.index.locator(this.chain.index.bestHeader());
+    if (this.net.requestHeaders(peerId, locator, this.o.headersPerRequest)) this.headerRequests.set(peerId, { peer: peerId, sentAt: this.o.now() });
+  }
+
+  /** Handles a HEADERS answer. */
+  async onHeaders(peerId: string, raw: readonly unknown[]): Promise<void> {
+    const asked = this.headerRequests.delete(peerId);
+    if (!asked) return this.net.penalize(peerId, 5, 'unsolicited headers');
+    const headers: BlockHeader[] = [];
+    for (const r of raw) {
+      const h = headerFromJson(r);
+      if (!h.ok) return this.net.penalize(peerId, 20, `malformed header: ${h.error.message}`);
+      headers.push(h.value);
+    }
+    if (headers.length > 0) {
+      const r = await this.chain.addHeaders(headers, peerId);
+      if (!r.ok) this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
+      // A full batch means the peer has more: keep asking it.
+      else if (headers.length >= this.o.headersPerRequest) this.askHeaders(peerId);
+    }
+    this.fetchBodies();
+    this.emit('progress', this.progress());
+  }
+
+  /** Handles a BLOCKS answer: it answers the peer's oldest outstanding request (peers answer in order). */
+  async onBlocks(peerId: string, raw: readonly unknown[]): Promise<void> {
+    const batches = this.batches.get(peerId);
+    const batch = batches?.shift();
+    if (batch === undefined) return this.net.penalize(peerId, 5, 'unsolicited blocks');
+    // Whatever the peer left out (it may cap a reply's size) is free to ask again.
+    for (const h of batch.hashes) this.blockRequests.delete(h);
+    const asked = new Set(batch.hashes);
+    for (const r of raw) {
+      const b = blockFromJson(r, this.chain.genesis.params);
+      if (!b.ok) {
+        this.net.penalize(peerId, 20, `malformed block: ${b.error.message}`);
+        continue;
+      }
+      if (!asked.has(blockHash(b.value.header))) {
+        this.net.penalize(peerId, 5, 'a block that was not asked for');
+        continue;
+      }
+      const r2 = await this.chain.submitBlock(b.value, peerId);
+      if (r2.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r2.error.message}`);
+    }
+    this.fetchBodies();
+    this.emit('progress', this.progress());
+  }
+
+  /** Periodic work: ask peers ahead of us for headers, expire slow requests, fetch bodies. */
+  tick(): void {
+    const now = this.o.now();
+    for (const [peer, req] of this.headerRequests) {
+      if (now - req.sentAt > this.o.timeoutMs) this.headerRequests.delete(peer);
+    }
+    for (const [peer, batches] of this.batches) {
+      while (batches.length > 0 && now - batches[0]!.sentAt > this.o.timeoutMs) {
+        // A slow peer: its batch goes to someone else.
+        for (const h of batches.shift()!.hashes) this.blockRequests.delete(h);
+        this.net.penalize(peer, 1, 'block request timed out');
+      }
+    }
+    const best = this.chain.index.bestHeader().height;
+    for (const p of this.net.peers()) if (p.height > best) this.askHeaders(p.id);
+    this.fetchBodies();
+  }
+
+  /** Forgets a departed peer's requests so they go elsewhere. */
+  peerGone(peerId: string): void {
+    this.headerRequests.delete(peerId);
+    for (const b of this.batches.get(peerId) ?? []) for (const h of b.hashes) this.blockRequests.delete(h);
+    this.batches.delete(peerId);
+    this.fetchBodies();
+  }
+
+  private missingBodies(): IndexEntry[] {
+    // Walk back from the best header to the first block whose chain has bodies.
+    const path: IndexEntry[] = [];
+    let e: IndexEntry | undefined = this.chain.index.bestHeader();
+    while (e !== undefined && !e.chainHasBodies) {
+      path.push(e);
+      e = e.parent;
+    }
+    path.reverse();
+    return path.slice(0, this.o.window).filter((x) => !x.hasBody && !this.blockRequests.has(x.hash));
+  }
+
+  private fetchBodies(): void {
+    const want = this.missingBodies();
+    if (want.length === 0) return;
+    const load = (id: string): number => this.batches.get(id)?.length ?? 0;
+    const peers = [...this.net.peers()].sort((a, b) => load(a.id) - load(b.id));
+    let i = 0;
+    let progress = true;
+    // Round-robin over peers so several download at once.
+    while (i < want.length && progress) {
+      progress = false;
+      for (const p of peers) {
+        if (i >= want.length) break;
+        if (load(p.id) >= this.o.requestsPerPeer) continue;
+        const batch = want.slice(i, i + this.o.blocksPerRequest);
+        if (batch[batch.length - 1]!.height > p.height && p.height > 0) continue;
+        if (!this.net.requestBlocks(p.id, batch.map((e) => e.hash))) continue;
+        const sentAt = this.o.now();
+        const hashes = batch.map((e) => e.hash);
+        for (const h of hashes) this.blockRequests.set(h, { peer: p.id, sentAt });
+        let list = this.batches.get(p.id);
+        if (list === undefined) {
+          list = [];
+          this.batches.set(p.id, list);
+        }
+        list.push({ hashes, sentAt });
+        i += batch.length;
+        progress = true;
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blockHash, blockToJson, buildGenesisBlock, type Genesis, type Hash } from '../../src/core/index.ts';
+import { Chain, powRules, Synchronizer, type SyncNetwork } from '../../src/chain/index.ts';
+import { MemoryStore } from '../../src/storage/index.ts';
+import { mineBlock, powGenesis, transfer } from '../helpers/chain-fixtures.ts';
+
+async function buildChain(g: Genesis, n: number): Promise<Chain> {
+  const chain = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const gb = buildGenesisBlock(g);
+  let tip = { hash: gb.hash, height: 0, timestamp: gb.block.header.timestamp, bits: gb.block.header.bits, state: gb.state };
+  for (let i = 0; i < n; i++) {
+    const txs = i < 20 ? [transfer(0, 3, i, 5n)] : [];
+    const { block, state } = mineBlock(g, tip, txs);
+    const r = await chain.submitBlock(block);
+    assert.equal(r.status, 'connected');
+    tip = { hash: blockHash(block.header), height: block.header.height, timestamp: block.header.timestamp, bits: block.header.bits, state };
+  }
+  return chain;
+}
+
+function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() > end) return reject(new Error('condition not met in time'));
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+test('a fresh chain syncs headers first, then bodies in batches from several peers', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 300);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const clock = { t: 0 };
+  const requests = { headers: 0, blocks: 0, maxBatch: 0, byPeer: new Map<string, number>() };
+  let sync: Synchronizer;
+  const serve = (peer: string, hashes: Hash[]): void => {
+    requests.blocks++;
+    requests.maxBatch = Math.max(requests.maxBatch, hashes.length);
+    requests.byPeer.set(peer, (requests.byPeer.get(peer) ?? 0) + 1);
+    void Promise.all(hashes.map((h) => source.getBlock(h))).then((bs) => sync.onBlocks(peer, bs.filter((b) => b !== undefined).map(blockToJson)));
+  };
+  const net: SyncNetwork = {
+    peers: () => [
+      { id: 'honest-1', height: source.height },
+      { id: 'honest-2', height: source.height },
+      { id: 'silent', height: source.height },
+    ],
+    requestHeaders(peer, locator, limit) {
+      if (peer === 'silent') return true;
+      requests.headers++;
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      if (peer === 'silent') return true; // never answers: its batches must time out and move
+      setImmediate(() => serve(peer, hashes));
+      return true;
+    },
+    penalize() {},
+  };
+  sync = new Synchronizer(target, net, { now: () => clock.t, headersPerRequest: 50, blocksPerRequest: 16, timeoutMs: 1000 });
+  sync.tick();
+  await until(() => target.index.bestHeader().height === 300, 20_000);
+  // Let the silent peer's batches expire and go elsewhere.
+  const ticker = setInterval(() => {
+    clock.t += 600;
+    sync.tick();
+  }, 10);
+  try {
+    await until(() => target.height === 300, 30_000);
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.equal(target.tip.hash, source.tip.hash);
+  assert.equal(target.state.root(), source.state.root());
+  assert.ok(requests.headers >= 6, 'headers came in several requests of at most 50');
+  assert.ok(requests.maxBatch <= 16, 'bodies came in bounded batches');
+  assert.ok((requests.byPeer.get('honest-1') ?? 0) > 0 && (requests.byPeer.get('honest-2') ?? 0) > 0, 'both honest peers served bodies');
+  assert.equal(sync.progress().syncing, false);
+});
+
+test('a peer serving a bad header is penalised and its headers are not indexed', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 5);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const penalties: string[] = [];
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'liar', height: 5 }],
+    requestHeaders(peer, locator, limit) {
+      const hs = source.headersAfter(locator, limit).map((h) => ({ ...h, nonce: h.nonce + 1 }));
+      setImmediate(() => void sync.onHeaders(peer, hs));
+      return true;
+    },
+    requestBlocks: () => true,
+    penalize: (peer, points, reason) => penalties.push(`${peer}:${points}:${reason}`),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0 });
+  sync.tick();
+  await until(() => penalties.length > 0, 5000);
+  assert.match(penalties[0]!, /^liar:20:bad header/);
+  assert.equal(target.index.bestHeader().height, 0);
+});
