@@ -102,7 +102,7 @@ export function decodeKeyFile(json: unknown, passphrase?: string): KeyPair {
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 16) throw damaged('scrypt p out of range');
     // scrypt needs 128 * N * r bytes: refuse files that would ask for more than 256 MiB.
     if (128 * N * r > 256 * 1024 * 1024) throw damaged('scrypt parameters ask for more than 256 MiB of memory');
-    if (!isHex(salt) || !isHex(c.iv, 12) || !isHex(c.ciphertext, 32) || !isHex(c.tag, 16)) throw damaged('salt, iv, ciphertext or tag is malformed');
+    if (!isHex(salt) || salt.length < 32 || !isHex(c.iv, 12) || !isHex(c.ciphertext, 32) || !isHex(c.tag, 16)) throw damaged('salt, iv, ciphertext or tag is malformed');
     if (passphrase === undefined) throw new KeyFileError('passphrase-required', 'key file is encrypted: a passphrase is required');
     const key = scryptKey(passphrase, fromHex(salt), N, r, p);
     const decipher = createDecipheriv('aes-256-gcm', key, fromHex(c.iv));

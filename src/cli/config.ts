@@ -1,0 +1,54 @@
+import { badValue } from './errors.ts';
+
+/**
+ * Settings come from flags, then PEERCHAIN_* environment variables (later also a
+ * config file). Each resolved value keeps the name of where it came from, so an
+ * error can say "PEERCHAIN_WALLET" when that is what the user actually set.
+ */
+
+/** The environment, read-only; passed in so tests need not mutate process.env. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A setting's value and its source, named as the user wrote it ("--wallet" or "PEERCHAIN_WALLET"). */
+export interface Sourced<T> {
+  readonly value: T;
+  readonly source: string;
+}
+
+/** Every environment variable the CLI reads, with its help line; `--help` prints this list. */
+export const ENV_VARS = {
+  PEERCHAIN_WALLET: 'wallet key file, when --wallet is not given',
+  PEERCHAIN_PASSPHRASE_FILE: 'file holding the key-file passphrase, when --passphrase-file is not given',
+  PEERCHAIN_PASSPHRASE: 'the key-file passphrase itself (used when neither of the above is set)',
+  PEERCHAIN_DEBUG: 'set to 1 to print stack traces of internal errors',
+} as const;
+
+/** The name of a variable the CLI reads. */
+export type EnvVar = keyof typeof ENV_VARS;
+
+/** An environment variable's value, treating an empty string as unset (as shells make that easy). */
+export function fromEnv(env: Env, name: EnvVar): Sourced<string> | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : { value: v, source: name };
+}
+
+/** The flag's value if given, else its PEERCHAIN_* variable's, else undefined. */
+export function flagOrEnv(env: Env, flag: string, flagValue: string | undefined, envVar: EnvVar): Sourced<string> | undefined {
+  if (flagValue !== undefined) return { value: flagValue, source: flag };
+  return fromEnv(env, envVar);
+}
+
+/** A flag's help text with the variable that can stand in for it, so `--help` lists both. */
+export function withEnv(description: string, envVar: EnvVar): string {
+  return `${description} (env: ${envVar})`;
+}
+
+const INT_RE = /^-?(0|[1-9][0-9]*)$/;
+
+/** Parses a decimal integer in [min, max]; the error names the source and the bad value. */
+export function parseIntIn(setting: Sourced<string>, min: number, max: number): number {
+  const raw = setting.value.trim();
+  const n = INT_RE.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw badValue(setting.source, setting.value, `an integer from ${min} to ${max}`);
+  return n;
+}
