@@ -1,0 +1,20 @@
+/** What every route module receives: the node and the API's resolved options. */
+import type { Logger } from '../node/logger.ts';
+import type { PeerchainNode } from '../node/node.ts';
+import type { P2pStats, PeersApi } from './types.ts';
+
+/** Shared state of one running API. */
+export interface ApiContext {
+  readonly node: PeerchainNode;
+  readonly peers: PeersApi | undefined;
+  readonly stats: (() => P2pStats) | undefined;
+  readonly log: Logger | undefined;
+  readonly mineTimeoutMs: number;
+  /** Aborted when the server closes, so long waits (mining) end at once. */
+  readonly closing: AbortSignal;
+}
+
+/** The number of connected peers (0 until the P2P layer is wired). */
+export function peerCount(ctx: ApiContext): number {
+  return ctx.peers?.list().length ?? 0;
+}
