@@ -27,6 +27,8 @@ export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
 /** Why a string is not a valid address, or undefined if it is one. */
 export function addressError(s: unknown): string | undefined {
   if (typeof s !== 'string') return 'an address must be a string';
+  // Never echo an unbounded input back into a message.
+  if (s.length > 90) return `an address has at most 90 characters, got ${s.length}`;
   if (s !== s.toLowerCase()) return `address ${s} must be lowercase`;
   const d = bech32mDecode(s);
   if (!d.ok) return `address ${s} is invalid: ${d.reason}`;

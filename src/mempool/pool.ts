@@ -169,6 +169,14 @@ export class Mempool {
     return out;
   }
 
+  /** The next nonce a sender should use, past its consecutive pending nonces, and how many it has pending. */
+  pendingNonce(sender: Address, accountNonce: number): { next: number; count: number } {
+    const q = this.bySender.get(sender);
+    let next = accountNonce;
+    while (q?.has(next) === true) next++;
+    return { next, count: q?.size ?? 0 };
+  }
+
   /** Every pending entry, highest fee rate first. */
   list(): PoolEntry[] {
     return [...this.byId.values()].sort((a, b) => compareFeeRate(b, a));

@@ -19,11 +19,7 @@ const historyQuery = z.strictObject({ from: fromParam.default(0), limit: limitPa
 
 /** The next nonce to use: the account nonce advanced past the sender's consecutive pending nonces. */
 function pendingNonce(ctx: ApiContext, address: string, nonce: number): { next: number; count: number } {
-  const pending = new Set<number>();
-  for (const e of ctx.node.mempool.list()) if (e.sender === address) pending.add(e.tx.nonce);
-  let next = nonce;
-  while (pending.has(next)) next++;
-  return { next, count: pending.size };
+  return ctx.node.mempool.pendingNonce(address, nonce);
 }
 
 /** Registers the account and record routes. */
