@@ -39,6 +39,8 @@ export interface HandshakeConfig {
   readonly isConnected?: (nodeId: string) => boolean;
   /** Membership of permissioned networks; absent means anyone may join. */
   readonly isMember?: (nodeId: string) => boolean;
+  /** A last say on the peer's HELLO (bans, for one): a refusal ends the link with its reason. */
+  readonly admit?: (hello: HelloPayload) => { readonly reason: KnownDisconnectReason; readonly message: string } | undefined;
   /** Deadline for the whole handshake (default 5 s). */
   readonly timeoutMs?: number;
   /** Random source for the challenge (default: the OS). */
@@ -165,6 +167,8 @@ export class HandshakeMachine {
     if (h.genesisHash !== c.genesisHash) return this.fail('wrong-genesis', `genesis ${c.genesisHash.slice(0, 16)}... differs`);
     if (h.nodeId === c.keys.publicKey) return this.fail('self-connection', 'connected to self');
     if (c.isMember !== undefined && !c.isMember(h.nodeId)) return this.fail('not-member', `node ${h.nodeId.slice(0, 16)}... is not a member`);
+    const refusal = c.admit?.(h);
+    if (refusal !== undefined) return this.fail(refusal.reason, refusal.message);
     if (c.isConnected?.(h.nodeId) === true) return this.fail('duplicate-connection', `already connected to ${h.nodeId.slice(0, 16)}...`);
     this.remote = h;
     this.version = Math.min(h.version, PROTOCOL_VERSION);

@@ -1,4 +1,4 @@
-/** p2p/: transports (ws, tcp, in-memory), framing, message schemas, handshake and peers. */
+/** p2p/: transports (ws, tcp, in-memory), framing, message schemas, handshake, peers, the peer set, discovery and gossip. */
 export * from './address.ts';
 export * from './clock.ts';
 export * from './transport.ts';
@@ -10,3 +10,13 @@ export * from './messages.ts';
 export * from './handshake.ts';
 export { TokenBucket } from './token-bucket.ts';
 export * from './peer.ts';
+export * from './logger.ts';
+export * from './persistence.ts';
+export { LruSet } from './lru.ts';
+export * from './backoff.ts';
+export * from './ban-list.ts';
+export * from './address-book.ts';
+export * from './lan-discovery.ts';
+export { MemberDirectory, type Member } from './directory.ts';
+export * from './network.ts';
+export * from './gossip.ts';

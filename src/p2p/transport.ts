@@ -63,6 +63,14 @@ export interface ConnectionEvents {
   drain: [];
 }
 
+/** Messages and bytes through one connection (framing errors count as messages in). */
+export interface TrafficCounters {
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+}
+
 /** A bidirectional message link to one remote endpoint. */
 export interface Connection {
   readonly scheme: Scheme;
@@ -76,6 +84,8 @@ export interface Connection {
   readonly closed: boolean;
   /** How the link ended, once 'close' has been emitted. */
   readonly closeInfo: CloseInfo | undefined;
+  /** Running totals of this link's traffic (for metrics). */
+  readonly traffic: Readonly<TrafficCounters>;
   /** Sends one JSON value as one frame; never queues beyond the high-water mark (see SendResult). */
   send(value: unknown): SendResult;
   /** Resolves once bufferedBytes is at or below the high-water mark, or the link closed. */
@@ -145,6 +155,7 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
   abstract readonly scheme: Scheme;
   abstract readonly bufferedBytes: number;
   readonly maxFrameBytes: number;
+  readonly traffic: TrafficCounters = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
   protected readonly highWaterMark: number;
   protected readonly closeGraceMs: number;
   private finished: CloseInfo | undefined;
@@ -152,6 +163,7 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
   private wasFull = false;
   private drainWaiters: (() => void)[] = [];
   private paused = false;
+  private autoPaused = false;
   // Frames decoded from a chunk that arrived before pause() took effect on the socket.
   private held: Incoming[] = [];
 
@@ -166,6 +178,16 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     // An unhandled 'error' event would crash the process; errors also end in 'close'.
     this.on('error', () => {});
+    // A frame can arrive before the owner attached its listener (ws delivers data in the
+    // same tick as 'open'); it is held until the first 'message' listener appears.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'message' || !this.autoPaused) return;
+      queueMicrotask(() => {
+        if (!this.autoPaused) return;
+        this.autoPaused = false;
+        this.resume();
+      });
+    });
   }
 
   get closed(): boolean {
@@ -187,6 +209,9 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
     // A UTF-8 byte count is at most 3x the UTF-16 length; skip the exact count when clearly small.
     const bytes = text.length * 3 <= this.maxFrameBytes ? text.length : Buffer.byteLength(text);
     if (bytes > this.maxFrameBytes) return 'too-large';
+    this.traffic.messagesOut++;
+    // UTF-16 length for small frames: exact for ASCII JSON, an undercount only for non-ASCII text.
+    this.traffic.bytesOut += bytes;
     this.write(text);
     return 'ok';
   }
@@ -210,6 +235,7 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
   }
 
   resume(): void {
+    this.autoPaused = false;
     if (!this.paused) return;
     this.paused = false;
     const held = this.held;
@@ -228,6 +254,12 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
   /** Subclasses hand every decoded frame here; holds it while paused. */
   protected deliver(m: Incoming): void {
     if (this.finished !== undefined) return;
+    this.traffic.messagesIn++;
+    this.traffic.bytesIn += m.bytes;
+    if (!this.paused && this.listenerCount('message') === 0) {
+      this.autoPaused = true;
+      this.pause();
+    }
     if (this.paused) this.held.push(m);
     else this.emit('message', m);
   }

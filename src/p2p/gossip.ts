@@ -1,0 +1,311 @@
+/**
+ * Gossip: INV announces ids, GET_DATA asks for what a node lacks, TX/BLOCK
+ * (or NOT_FOUND) answer. Only accepted items are relayed; a bounded seen-set
+ * stops re-broadcast storms; each id is requested from one peer at a time.
+ */
+import { systemClock, type Clock } from './clock.ts';
+import { LIMITS, type PayloadOf } from './messages.ts';
+import { LruSet } from './lru.ts';
+import { silentLogger, type P2PLogger } from './logger.ts';
+import type { P2PNetwork, PeerDisconnected } from './network.ts';
+
+/** What gossip carries. */
+export type InvKind = 'block' | 'tx';
+
+/** The layer above's inventory: what this node holds. */
+export interface InventoryProvider {
+  has(kind: InvKind, id: string): boolean;
+  /** The body (a JSON object) of an item, or undefined if it is not held. */
+  get(kind: InvKind, id: string): unknown;
+}
+
+/** What the layer above made of a received body. */
+export type AcceptResult = 'accepted' | 'duplicate' | 'rejected';
+
+/** Validates and stores a received body. */
+export type Acceptor = (kind: InvKind, id: string, body: unknown, fromPeerId: string) => Promise<AcceptResult>;
+
+/** Gossip settings. */
+export interface GossipOptions {
+  readonly provider: InventoryProvider;
+  readonly accept: Acceptor;
+  /** The id of a body (tx id, block hash), or undefined if it is malformed: the wire does not carry it. */
+  readonly idOf: (kind: InvKind, body: unknown) => string | undefined;
+  /** Ids remembered as seen (default 50 000). */
+  readonly seenCapacity?: number;
+  /** How long a GET_DATA may go unanswered before another announcer is asked (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Most ids in flight at once (default 10 000); beyond it new announcements wait for a later INV. */
+  readonly maxInFlight?: number;
+  /** Points a sender loses for a rejected item (default tx 20, block 50). */
+  readonly rejectPoints?: Partial<Record<InvKind, number>>;
+  readonly clock?: Clock;
+  readonly log?: P2PLogger;
+}
+
+/** Gossip counters, for metrics and tests. */
+export interface GossipStats {
+  invIn: number;
+  requested: number;
+  bodiesIn: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  served: number;
+  notFound: number;
+  timeouts: number;
+}
+
+interface Request {
+  peer: string;
+  readonly announcers: string[];
+  cancel: () => void;
+  /** The body arrived and the acceptor is running: no more re-requests. */
+  processing: boolean;
+}
+
+const MAX_ANNOUNCERS = 8;
+// Ids each peer is known to hold, so we do not announce them back.
+const PEER_KNOWN = 4096;
+
+/** Gossip over a P2PNetwork. */
+export class Gossip {
+  readonly stats: GossipStats = { invIn: 0, requested: 0, bodiesIn: 0, accepted: 0, duplicates: 0, rejected: 0, served: 0, notFound: 0, timeouts: 0 };
+  private readonly seen: LruSet<string>;
+  private readonly inFlight = new Map<string, Request>();
+  private readonly known = new Map<string, LruSet<string>>();
+  private readonly outbox = new Map<string, Record<InvKind, string[]>>();
+  private flushScheduled = false;
+  private readonly clock: Clock;
+  private readonly log: P2PLogger;
+  private readonly off: (() => void)[] = [];
+
+  constructor(
+    private readonly net: P2PNetwork,
+    private readonly o: GossipOptions,
+  ) {
+    this.seen = new LruSet(o.seenCapacity ?? 50_000);
+    this.clock = o.clock ?? systemClock;
+    this.log = o.log ?? silentLogger;
+  }
+
+  /** Subscribes to the network's messages. */
+  start(): this {
+    const on = <E extends 'INV' | 'GET_DATA' | 'NOT_FOUND' | 'TX' | 'BLOCK'>(e: E, fn: (p: PayloadOf<E>, id: string) => void): void => {
+      const f = fn as (...a: unknown[]) => void;
+      this.net.on(e, f as never);
+      this.off.push(() => this.net.off(e, f as never));
+    };
+    on('INV', (p, from) => this.onInv(p.kind, p.ids, from));
+    on('GET_DATA', (p, from) => this.onGetData(p.kind, p.ids, from));
+    on('NOT_FOUND', (p, from) => this.onNotFound(p.kind, p.ids, from));
+    on('TX', (p, from) => void this.onBody('tx', p.tx, from));
+    on('BLOCK', (p, from) => void this.onBody('block', p.block, from));
+    const gone = (d: PeerDisconnected): void => this.onPeerGone(d.id);
+    this.net.on('peer:disconnected', gone);
+    this.off.push(() => this.net.off('peer:disconnected', gone));
+    return this;
+  }
+
+  /** Unsubscribes and cancels pending requests. */
+  stop(): void {
+    for (const f of this.off.splice(0)) f();
+    for (const r of this.inFlight.values()) r.cancel();
+    this.inFlight.clear();
+  }
+
+  /** Announces an item this node accepted on its own (a mined block, a submitted tx) to every peer. */
+  announce(kind: InvKind, id: string): void {
+    this.seen.add(key(kind, id));
+    this.relay(kind, id, undefined);
+  }
+
+  /** True if the id was seen recently. */
+  hasSeen(kind: InvKind, id: string): boolean {
+    return this.seen.has(key(kind, id));
+  }
+
+  private onInv(kind: InvKind, ids: readonly string[], from: string): void {
+    this.stats.invIn++;
+    const want: string[] = [];
+    for (const id of ids) {
+      const k = key(kind, id);
+      this.knownBy(from).add(k);
+      if (this.seen.has(k) || this.o.provider.has(kind, id)) continue;
+      const r = this.inFlight.get(k);
+      if (r !== undefined) {
+        if (r.peer !== from && !r.announcers.includes(from) && r.announcers.length < MAX_ANNOUNCERS) r.announcers.push(from);
+        continue;
+      }
+      if (this.inFlight.size >= (this.o.maxInFlight ?? 10_000)) break;
+      this.inFlight.set(k, { peer: from, announcers: [], cancel: this.timer(kind, id), processing: false });
+      want.push(id);
+    }
+    if (want.length > 0) {
+      this.stats.requested += want.length;
+      this.net.send(from, 'GET_DATA', { kind, ids: want });
+    }
+  }
+
+  private onGetData(kind: InvKind, ids: readonly string[], from: string): void {
+    const missing: string[] = [];
+    let blocked = false;
+    for (const id of ids) {
+      const body: unknown = blocked ? undefined : this.o.provider.get(kind, id);
+      if (!isObject(body)) {
+        missing.push(id);
+        continue;
+      }
+      const r: string = kind === 'tx' ? this.net.send(from, 'TX', { tx: body }) : this.net.send(from, 'BLOCK', { block: body });
+      if (r === 'ok') {
+        this.stats.served++;
+        this.knownBy(from).add(key(kind, id));
+      } else {
+        // A full send buffer: say NOT_FOUND for the rest so the peer asks someone else.
+        blocked = r !== 'too-large';
+        missing.push(id);
+      }
+    }
+    if (missing.length > 0) {
+      this.stats.notFound += missing.length;
+      this.net.send(from, 'NOT_FOUND', { kind, ids: missing.slice(0, LIMITS.invIds) });
+    }
+  }
+
+  private onNotFound(kind: InvKind, ids: readonly string[], from: string): void {
+    for (const id of ids) {
+      const r = this.inFlight.get(key(kind, id));
+      if (r !== undefined && r.peer === from && !r.processing) this.retry(kind, id, r);
+    }
+  }
+
+  private async onBody(kind: InvKind, body: Record<string, unknown>, from: string): Promise<void> {
+    this.stats.bodiesIn++;
+    const id = this.o.idOf(kind, body);
+    if (id === undefined) {
+      this.net.penalize(from, this.o.rejectPoints?.[kind] ?? defaultReject[kind], `malformed ${kind}`);
+      return;
+    }
+    const k = key(kind, id);
+    this.knownBy(from).add(k);
+    const r = this.inFlight.get(k);
+    // Late or unsolicited copy of something already handled (or being handled).
+    if (this.seen.has(k) || r?.processing === true) return;
+    if (r !== undefined) {
+      r.cancel();
+      r.processing = true;
+    }
+    this.seen.add(k);
+    let result: AcceptResult;
+    try {
+      result = await this.o.accept(kind, id, body, from);
+    } catch (err) {
+      // The acceptor failed (not the item): forget it so a later announcement can retry.
+      this.seen.delete(k);
+      this.inFlight.delete(k);
+      this.log.warn({ kind, id, err: String(err) }, 'gossip acceptor failed');
+      return;
+    }
+    this.inFlight.delete(k);
+    if (result === 'accepted') {
+      this.stats.accepted++;
+      this.relay(kind, id, from);
+    } else if (result === 'duplicate') {
+      this.stats.duplicates++;
+    } else {
+      this.stats.rejected++;
+      this.log.info({ kind, id, peer: from.slice(0, 16) }, 'peer sent an invalid item');
+      this.net.penalize(from, this.o.rejectPoints?.[kind] ?? defaultReject[kind], `invalid ${kind}`);
+    }
+  }
+
+  private onPeerGone(peerId: string): void {
+    this.known.delete(peerId);
+    this.outbox.delete(peerId);
+    for (const [k, r] of this.inFlight) {
+      const i = r.announcers.indexOf(peerId);
+      if (i >= 0) r.announcers.splice(i, 1);
+      if (r.peer === peerId && !r.processing) {
+        const [kind, id] = split(k);
+        this.retry(kind, id, r);
+      }
+    }
+  }
+
+  // Ask the next announcer still connected, or give up until someone announces the id again.
+  private retry(kind: InvKind, id: string, r: Request): void {
+    r.cancel();
+    const live = new Set(this.net.peerIds());
+    let next: string | undefined;
+    while (r.announcers.length > 0 && next === undefined) {
+      const a = r.announcers.shift() as string;
+      if (live.has(a)) next = a;
+    }
+    if (next === undefined) {
+      this.inFlight.delete(key(kind, id));
+      return;
+    }
+    r.peer = next;
+    r.cancel = this.timer(kind, id);
+    this.stats.requested++;
+    this.net.send(next, 'GET_DATA', { kind, ids: [id] });
+  }
+
+  private timer(kind: InvKind, id: string): () => void {
+    return this.clock.setTimer(() => {
+      const r = this.inFlight.get(key(kind, id));
+      if (r === undefined || r.processing) return;
+      this.stats.timeouts++;
+      this.retry(kind, id, r);
+    }, this.o.requestTimeoutMs ?? 10_000);
+  }
+
+  // Queues an INV to every peer not known to hold the id; sent in batches once the current work is done.
+  private relay(kind: InvKind, id: string, except: string | undefined): void {
+    const k = key(kind, id);
+    for (const peer of this.net.peerIds()) {
+      if (peer === except) continue;
+      const known = this.knownBy(peer);
+      if (known.has(k)) continue;
+      known.add(k);
+      let box = this.outbox.get(peer);
+      if (box === undefined) this.outbox.set(peer, (box = { block: [], tx: [] }));
+      box[kind].push(id);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [peer, box] of this.outbox) {
+      for (const kind of ['block', 'tx'] as const) {
+        const ids = box[kind];
+        for (let i = 0; i < ids.length; i += LIMITS.invIds) this.net.send(peer, 'INV', { kind, ids: ids.slice(i, i + LIMITS.invIds) });
+      }
+    }
+    this.outbox.clear();
+  }
+
+  private knownBy(peer: string): LruSet<string> {
+    let s = this.known.get(peer);
+    if (s === undefined) this.known.set(peer, (s = new LruSet(PEER_KNOWN)));
+    return s;
+  }
+}
+
+const defaultReject: Record<InvKind, number> = { tx: 20, block: 50 };
+
+function key(kind: InvKind, id: string): string {
+  return kind === 'tx' ? `t${id}` : `b${id}`;
+}
+
+function split(k: string): [InvKind, string] {
+  return [k[0] === 't' ? 'tx' : 'block', k.slice(1)];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,762 @@
+/**
+ * P2PNetwork: the surface the node layer uses. It owns the listeners, the
+ * handshake settings, the peer set (limits, duplicate tie-break, bans,
+ * reconnects) and discovery (static peers, peer exchange, LAN beacons, the
+ * bootstrap role), and turns peer messages into typed events.
+ */
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import type { NetworkKind } from '../core/index.ts';
+import type { KeyPair } from '../crypto/index.ts';
+import { parseAddress, type Scheme } from './address.ts';
+import { AddressBook, canonical, shuffle, type AddressBookOptions, type AddressSource } from './address-book.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { BanList, type Ban } from './ban-list.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { MemberDirectory } from './directory.ts';
+import { handshake, HandshakeError, type HandshakeConfig, type Handshaken } from './handshake.ts';
+import { LanDiscovery, type LanDiscoveryOptions } from './lan-discovery.ts';
+import { silentLogger, type P2PLogger } from './logger.ts';
+import { message, type MessageType, type PayloadOf, type Message } from './messages.ts';
+import { Peer, type PeerCloseInfo, type PeerOptions } from './peer.ts';
+import type { Persistence } from './persistence.ts';
+import { tcpTransport } from './tcp-transport.ts';
+import type { Connection, Listener, SendResult, Transport, TransportOptions, TrafficCounters } from './transport.ts';
+import { wsTransport } from './ws-transport.ts';
+
+/** Most addresses in one ADDR answer. */
+export const MAX_ADDR_SHARE = 250;
+
+/** The chain tip this node reports in HELLO. */
+export interface ChainHead {
+  readonly height: number;
+  readonly tip: string;
+}
+
+/** Settings of a P2PNetwork; only identity and chain fields are required. */
+export interface P2PNetworkOptions {
+  readonly keys: KeyPair;
+  readonly network: NetworkKind;
+  readonly chainId: string;
+  readonly genesisHash: string;
+  /** Current best height and tip, asked at each handshake. */
+  readonly head: () => ChainHead;
+  /** Membership of permissioned networks; absent means anyone may join. */
+  readonly isMember?: (nodeId: string) => boolean;
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** WebSocket port (0 picks a free one); absent means no ws listener. */
+  readonly wsPort?: number;
+  /** TCP port (0 picks a free one); absent means no tcp listener. */
+  readonly tcpPort?: number;
+  /** Addresses announced in HELLO and beacons instead of the bound ones (for NAT or 0.0.0.0 binds). */
+  readonly announce?: readonly string[];
+  /** Static peers (`--peer`): always reconnected, with backoff. */
+  readonly peers?: readonly string[];
+  readonly maxInbound?: number;
+  readonly maxOutbound?: number;
+  /** Outbound links kept by dialing known addresses (default: maxOutbound). */
+  readonly targetOutbound?: number;
+  /** Inbound handshakes in progress at once (default 16). */
+  readonly maxPendingInbound?: number;
+  /** Serve the member directory to GET_ADDR and introduce new members (hybrid networks). */
+  readonly bootstrap?: boolean;
+  /** How long a misbehaving peer stays banned (default 1 h). */
+  readonly banDurationMs?: number;
+  /** Ban loopback hosts too (default false: local testnets run many nodes on one loopback host). */
+  readonly banLoopback?: boolean;
+  readonly banPersistence?: Persistence;
+  readonly bookPersistence?: Persistence;
+  readonly book?: AddressBookOptions;
+  /** Reconnect backoff of static peers and known addresses (default 1 s doubling to 60 s, 50-100% jitter). */
+  readonly backoff?: BackoffOptions;
+  /** How often the peer set is topped up (default 1 s). */
+  readonly maintenanceIntervalMs?: number;
+  /** Least time between two GET_ADDR answers to one peer, and between two we send it (default 30 s). */
+  readonly getAddrIntervalMs?: number;
+  /** LAN discovery over UDP multicast: off unless given (true for the defaults). */
+  readonly lan?: boolean | LanDiscoveryOptions;
+  readonly peer?: PeerOptions;
+  readonly handshakeTimeoutMs?: number;
+  readonly agent?: string;
+  readonly transports?: Partial<Record<Scheme, Transport>>;
+  readonly transportOptions?: TransportOptions;
+  readonly clock?: Clock;
+  /** Wall-clock time for bans and the address book (default Date.now). */
+  readonly wallNow?: () => number;
+  readonly random?: () => number;
+  readonly log?: P2PLogger;
+}
+
+/** One connected peer as the layers above see it. */
+export interface PeerSummary {
+  readonly id: string;
+  /** For outbound links the dialed address; for inbound ones the remote endpoint. */
+  readonly address: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly transport: Scheme;
+  readonly rttMs: number | undefined;
+  readonly score: number;
+  /** Height the peer reported in its HELLO. */
+  readonly height: number;
+  readonly listen: readonly string[];
+  /** Wall-clock ms since the epoch. */
+  readonly connectedAt: number;
+}
+
+/** A peer that went away, and why. */
+export interface PeerDisconnected extends PeerCloseInfo {
+  readonly id: string;
+  readonly address: string;
+  readonly direction: 'inbound' | 'outbound';
+}
+
+/** Result of connect(). */
+export type ConnectResult =
+  | { readonly ok: true; readonly status: 'connected' | 'known'; readonly peerId?: string }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** Counters for metrics. */
+export interface NetworkStats extends TrafficCounters {
+  readonly peers: number;
+  readonly inbound: number;
+  readonly outbound: number;
+  readonly bans: number;
+  readonly knownAddresses: number;
+  readonly messagesInByType: Readonly<Record<string, number>>;
+}
+
+/** Events: one per message type carrying (payload, peerId), plus peer lifecycle. */
+export type NetworkEvents = { [T in MessageType]: [PayloadOf<T>, string] } & {
+  'peer:connected': [PeerSummary];
+  'peer:disconnected': [PeerDisconnected];
+  'peer:banned': [{ readonly nodeId: string; readonly host: string | undefined; readonly reason: string }];
+};
+
+interface Link {
+  readonly peer: Peer;
+  readonly direction: 'inbound' | 'outbound';
+  readonly address: string;
+  readonly dialed: string | undefined;
+  readonly host: string;
+  readonly listen: readonly string[];
+  readonly connectedAt: number;
+  lastAddrAnswer: number;
+  lastAddrAsk: number;
+}
+
+// Handshake failures that show a broken or hostile endpoint (not an honest mismatch).
+const HOSTILE_HANDSHAKE = new Set(['protocol-error', 'bad-signature']);
+// This many hostile handshakes from one host earn it a ban.
+const HOST_STRIKES = 5;
+const MAX_STRIKE_HOSTS = 4096;
+
+/** The P2P network of one node. */
+export class P2PNetwork extends EventEmitter<NetworkEvents> {
+  /** This node's id (its public key). */
+  readonly nodeId: string;
+  readonly book: AddressBook;
+  readonly bans: BanList;
+  private readonly o: P2PNetworkOptions;
+  private readonly clock: Clock;
+  private readonly wallNow: () => number;
+  private readonly random: () => number;
+  private readonly log: P2PLogger;
+  private readonly transports: Partial<Record<Scheme, Transport>>;
+  private readonly links = new Map<string, Link>();
+  private readonly pending = new Set<Connection>();
+  private readonly dialing = new Map<string, Promise<ConnectResult>>();
+  private readonly own = new Set<string>();
+  private readonly statics = new Set<string>();
+  private readonly strikes = new Map<string, number>();
+  private readonly directory = new MemberDirectory();
+  private readonly closedTraffic: TrafficCounters = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
+  private readonly inByType: Record<string, number> = {};
+  private servers: Listener[] = [];
+  private announced: string[] = [];
+  private lan: LanDiscovery | undefined;
+  private cancelTick = (): void => {};
+  private tickSoon = false;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(opts: P2PNetworkOptions) {
+    super();
+    this.o = opts;
+    this.nodeId = opts.keys.publicKey;
+    this.clock = opts.clock ?? systemClock;
+    this.wallNow = opts.wallNow ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.log ?? silentLogger;
+    const onSaveError = (what: string) => (err: unknown) => this.log.warn({ err: String(err) }, `could not save ${what}`);
+    this.bans = new BanList(opts.banPersistence, this.wallNow, onSaveError('bans'));
+    this.book = new AddressBook(opts.bookPersistence, this.wallNow, { backoff: opts.backoff, random: this.random, ...opts.book }, onSaveError('address book'));
+    const t = opts.transportOptions ?? {};
+    this.transports = opts.transports ?? { ws: wsTransport(t), tcp: tcpTransport(t) };
+    this.setMaxListeners(0);
+  }
+
+  /** Loads bans and the address book, binds the listeners, starts discovery and the peer-set upkeep. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a P2PNetwork starts once');
+    this.state = 'running';
+    if (!(await this.bans.load())) this.log.warn({}, 'saved bans were malformed; starting with none');
+    if (!(await this.book.load())) this.log.warn({}, 'saved address book was malformed; starting empty');
+    const host = this.o.host ?? '127.0.0.1';
+    try {
+      for (const [scheme, port] of [['ws', this.o.wsPort], ['tcp', this.o.tcpPort]] as const) {
+        if (port === undefined) continue;
+        const t = this.transports[scheme];
+        if (t === undefined) throw new Error(`no ${scheme} transport`);
+        const l = await t.listen(host, port);
+        l.on('connection', (c) => this.onInbound(c));
+        this.servers.push(l);
+        this.own.add(l.address);
+      }
+    } catch (err) {
+      await Promise.all(this.servers.map((l) => l.close()));
+      this.servers = [];
+      this.state = 'stopped';
+      throw err;
+    }
+    this.announced = this.o.announce !== undefined ? this.o.announce.map((a) => canonical(a)).filter((a): a is string => a !== undefined) : this.servers.map((l) => l.address).filter((a) => !unroutable(a));
+    for (const a of this.announced) this.own.add(a);
+    for (const p of this.o.peers ?? []) {
+      const a = this.book.add(p, 'static');
+      if (a !== undefined) this.statics.add(a);
+      else this.log.warn({ address: p }, 'ignoring malformed static peer address');
+    }
+    if (this.o.lan !== undefined && this.o.lan !== false) await this.startLan(this.o.lan === true ? {} : this.o.lan);
+    this.log.info({ nodeId: this.nodeId, listen: this.listenAddresses(), bootstrap: this.o.bootstrap === true }, 'p2p started');
+    this.scheduleTick(0);
+  }
+
+  /** Disconnects every peer with 'shutdown', closes listeners, and writes bans and the book. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopped';
+    this.cancelTick();
+    await this.lan?.stop();
+    const closing: Promise<void>[] = [];
+    for (const l of this.links.values()) {
+      closing.push(closedOf(l.peer.conn));
+      l.peer.disconnect('shutdown', 'node stopping');
+    }
+    for (const c of this.pending) {
+      closing.push(closedOf(c));
+      c.close('shutdown');
+    }
+    await Promise.all(this.servers.map((l) => l.close()));
+    await Promise.all(closing);
+    await Promise.all([this.bans.flush(), this.book.flush()]);
+    this.log.info({ nodeId: this.nodeId }, 'p2p stopped');
+  }
+
+  /** Bound listener addresses (real ports when started on port 0). */
+  listenAddresses(): string[] {
+    return this.servers.map((l) => l.address);
+  }
+
+  /** Dials an address now (a manual add, e.g. POST /api/peers); it is kept and reconnected like a static peer. */
+  connect(address: string): Promise<ConnectResult> {
+    const a = canonical(address);
+    if (a === undefined) return Promise.resolve({ ok: false, code: 'BAD_PEER_ADDRESS', message: `malformed address ${JSON.stringify(address.slice(0, 80))}` });
+    if (this.state !== 'running') return Promise.resolve({ ok: false, code: 'P2P_STOPPED', message: 'the p2p network is not running' });
+    this.book.add(a, 'manual');
+    this.statics.add(a);
+    return this.dial(a, true);
+  }
+
+  /** Connected peers. */
+  peers(): PeerSummary[] {
+    return [...this.links.values()].map((l) => summary(l));
+  }
+
+  /** Ids of connected peers. */
+  peerIds(): string[] {
+    return [...this.links.keys()];
+  }
+
+  /** Sends a message to every peer (but one); returns how many accepted it. */
+  broadcast<T extends MessageType>(type: T, payload: PayloadOf<T>, exceptPeerId?: string): number {
+    let n = 0;
+    for (const [id, l] of this.links) if (id !== exceptPeerId && l.peer.send(type, payload) === 'ok') n++;
+    return n;
+  }
+
+  /** Sends a message to one peer ('closed' if it is not connected). */
+  send<T extends MessageType>(peerId: string, type: T, payload: PayloadOf<T>): SendResult {
+    return this.links.get(peerId)?.peer.send(type, payload) ?? 'closed';
+  }
+
+  /** Charges a peer misbehaviour points (invalid blocks or transactions); at the threshold it is dropped and banned. */
+  penalize(peerId: string, points: number, reason: string): void {
+    this.links.get(peerId)?.peer.penalize(points, reason);
+  }
+
+  /** Measures the round-trip time to a peer. */
+  ping(peerId: string, timeoutMs?: number): Promise<number> {
+    const l = this.links.get(peerId);
+    return l === undefined ? Promise.reject(new Error(`not connected to ${peerId.slice(0, 16)}`)) : l.peer.ping(timeoutMs);
+  }
+
+  /** Bans a node (and its host and addresses) by hand. */
+  ban(nodeId: string, reason: string, durationMs?: number): void {
+    const l = this.links.get(nodeId);
+    this.applyBan(nodeId, l, reason, durationMs);
+    l?.peer.disconnect('banned', reason);
+  }
+
+  /** Message and byte counters, over live and closed links. */
+  stats(): NetworkStats {
+    const t = { ...this.closedTraffic };
+    let inbound = 0;
+    for (const l of this.links.values()) {
+      addTraffic(t, l.peer.conn.traffic);
+      if (l.direction === 'inbound') inbound++;
+    }
+    for (const c of this.pending) addTraffic(t, c.traffic);
+    return { ...t, peers: this.links.size, inbound, outbound: this.links.size - inbound, bans: this.bans.list().length, knownAddresses: this.book.size, messagesInByType: { ...this.inByType } };
+  }
+
+  // ---- inbound ----
+
+  private onInbound(conn: Connection): void {
+    const host = hostOf(conn.remoteAddress);
+    const refuse = (reason: 'banned' | 'too-many-peers' | 'shutdown', msg: string): void => {
+      conn.send(message('DISCONNECT', { reason, message: msg }));
+      conn.close(reason);
+    };
+    if (this.state !== 'running') return refuse('shutdown', 'node stopping');
+    // A saved loopback ban is not enforced by a node configured not to ban loopback hosts.
+    const ban = this.hostBannable(host) ? this.bans.get('host', host) : undefined;
+    if (ban !== undefined) return refuse('banned', `banned until ${new Date(ban.until).toISOString()}`);
+    if (this.count('inbound') >= (this.o.maxInbound ?? 32)) {
+      this.log.debug({ from: conn.remoteAddress }, 'inbound refused: too many peers');
+      return refuse('too-many-peers', 'inbound peer limit reached');
+    }
+    if (this.pending.size >= (this.o.maxPendingInbound ?? 16)) return refuse('too-many-peers', 'too many handshakes in progress');
+    this.pending.add(conn);
+    handshake(conn, this.handshakeConfig('inbound'), this.clock).then(
+      (h) => {
+        this.pending.delete(conn);
+        this.register(h, 'inbound', undefined);
+      },
+      (err: unknown) => {
+        this.pending.delete(conn);
+        this.addClosedTraffic(conn);
+        if (err instanceof HandshakeError && HOSTILE_HANDSHAKE.has(err.reason) && !err.remote) this.strike(host, err.message);
+        this.log.debug({ from: conn.remoteAddress, err: String(err) }, 'inbound handshake failed');
+      },
+    );
+  }
+
+  // Repeated hostile handshakes from one host cost it a ban, since they never reach a Peer's score.
+  private strike(host: string, why: string): void {
+    const n = (this.strikes.get(host) ?? 0) + 1;
+    this.strikes.delete(host);
+    if (n < HOST_STRIKES) {
+      this.strikes.set(host, n);
+      if (this.strikes.size > MAX_STRIKE_HOSTS) this.strikes.delete(this.strikes.keys().next().value as string);
+      return;
+    }
+    if (!this.hostBannable(host)) return;
+    this.bans.add('host', host, this.banDuration(), `repeated bad handshakes (last: ${why})`);
+    this.log.warn({ host, reason: why }, 'host banned after repeated bad handshakes');
+    this.emit('peer:banned', { nodeId: '', host, reason: why });
+  }
+
+  // ---- outbound ----
+
+  private dial(address: string, manual: boolean): Promise<ConnectResult> {
+    const running = this.dialing.get(address);
+    if (running !== undefined) return running;
+    const pre = this.dialRefusal(address, manual);
+    if (pre !== undefined) return Promise.resolve(pre);
+    const p = this.dialNow(address).finally(() => this.dialing.delete(address));
+    this.dialing.set(address, p);
+    return p;
+  }
+
+  private dialRefusal(address: string, manual: boolean): ConnectResult | undefined {
+    if (this.own.has(address)) return { ok: false, code: 'SELF', message: 'that is this node' };
+    if (this.bans.addressBanned(address)) return { ok: false, code: 'BANNED', message: `${address} is banned` };
+    const owner = this.ownerOf(address);
+    if (owner !== undefined) return { ok: true, status: 'known', peerId: owner };
+    const scheme = parseAddress(address)?.scheme;
+    if (scheme === undefined || this.transports[scheme] === undefined) return { ok: false, code: 'UNSUPPORTED', message: `no transport for ${address}` };
+    if (!manual && this.count('outbound') + this.dialing.size >= (this.o.maxOutbound ?? 8)) return { ok: false, code: 'TOO_MANY_PEERS', message: 'outbound peer limit reached' };
+    return undefined;
+  }
+
+  private async dialNow(address: string): Promise<ConnectResult> {
+    const transport = this.transports[parseAddress(address)?.scheme ?? 'ws'] as Transport;
+    this.book.attempt(address);
+    let conn: Connection;
+    try {
+      conn = await transport.dial(address);
+    } catch (err) {
+      const delay = this.book.failure(address);
+      this.log.debug({ address, err: String(err), retryInMs: delay }, 'dial failed');
+      return { ok: false, code: 'DIAL_FAILED', message: `could not connect to ${address}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (this.state !== 'running') {
+      conn.close('shutdown');
+      return { ok: false, code: 'P2P_STOPPED', message: 'the p2p network is stopping' };
+    }
+    let h: Handshaken;
+    try {
+      h = await handshake(conn, this.handshakeConfig('outbound'), this.clock);
+    } catch (err) {
+      this.addClosedTraffic(conn);
+      const reason = err instanceof HandshakeError ? err.reason : 'error';
+      if (reason === 'duplicate-connection') return { ok: true, status: 'known' };
+      if (reason === 'self-connection') {
+        this.own.add(address);
+        this.book.remove(address);
+        this.statics.delete(address);
+        return { ok: false, code: 'SELF', message: 'that address is this node' };
+      }
+      const delay = this.book.failure(address);
+      this.log.info({ address, reason, retryInMs: delay }, 'outbound handshake failed');
+      return { ok: false, code: 'HANDSHAKE_FAILED', message: err instanceof Error ? err.message : String(err) };
+    }
+    if (this.state !== 'running') {
+      conn.close('shutdown');
+      return { ok: false, code: 'P2P_STOPPED', message: 'the p2p network is stopping' };
+    }
+    this.book.success(address, h.remote.nodeId);
+    const kept = this.register(h, 'outbound', address);
+    return kept ? { ok: true, status: 'connected', peerId: h.remote.nodeId } : { ok: true, status: 'known', peerId: h.remote.nodeId };
+  }
+
+  // ---- the peer set ----
+
+  private handshakeConfig(direction: 'inbound' | 'outbound'): HandshakeConfig {
+    const head = this.o.head();
+    return {
+      keys: this.o.keys,
+      network: this.o.network,
+      chainId: this.o.chainId,
+      genesisHash: this.o.genesisHash,
+      listen: this.announced,
+      height: head.height,
+      tip: head.tip,
+      agent: this.o.agent ?? 'peerchain/0.1',
+      timeoutMs: this.o.handshakeTimeoutMs,
+      isMember: this.o.isMember,
+      // Only a link that would lose the tie-break against the existing one is a duplicate.
+      isConnected: (id) => {
+        const existing = this.links.get(id);
+        return existing !== undefined && !newWins(existing.direction, direction, this.nodeId, id);
+      },
+      admit: (hello) => {
+        const b = this.bans.get('node', hello.nodeId);
+        return b === undefined ? undefined : { reason: 'banned', message: `banned until ${new Date(b.until).toISOString()}` };
+      },
+    };
+  }
+
+  /** Adds a handshaken link to the peer set; false if it lost a duplicate tie-break or a limit. */
+  private register(h: Handshaken, direction: 'inbound' | 'outbound', dialed: string | undefined): boolean {
+    const id = h.remote.nodeId;
+    const drop = (reason: 'duplicate-connection' | 'too-many-peers', msg: string): false => {
+      h.conn.send(message('DISCONNECT', { reason, message: msg }));
+      h.conn.close(reason);
+      this.addClosedTraffic(h.conn);
+      return false;
+    };
+    if (this.state !== 'running') return drop('too-many-peers', 'node stopping');
+    const existing = this.links.get(id);
+    if (existing !== undefined) {
+      if (!newWins(existing.direction, direction, this.nodeId, id)) return drop('duplicate-connection', 'already connected; keeping the link dialed by the lower node id');
+      // Replace: the old link goes first, so listeners see disconnected before connected.
+      this.links.delete(id);
+      existing.peer.disconnect('duplicate-connection', 'replaced by the link dialed by the lower node id');
+      this.onLinkClosed(existing, { reason: 'duplicate-connection', message: 'replaced', by: 'local', score: existing.peer.score });
+    }
+    if (direction === 'inbound' && this.count('inbound') >= (this.o.maxInbound ?? 32)) return drop('too-many-peers', 'inbound peer limit reached');
+    const peer = new Peer(h, { clock: this.clock, ...this.o.peer });
+    const conn = h.conn;
+    const link: Link = {
+      peer,
+      direction,
+      address: dialed ?? `${conn.scheme}://${conn.remoteAddress}`,
+      dialed,
+      host: hostOf(dialed !== undefined ? (parseAddress(dialed)?.host ?? '') : conn.remoteAddress),
+      listen: h.remote.listen.map((a) => canonical(a)).filter((a): a is string => a !== undefined),
+      connectedAt: this.wallNow(),
+      lastAddrAnswer: -Infinity,
+      lastAddrAsk: -Infinity,
+    };
+    peer.on('message', (m) => this.onMessage(link, m));
+    peer.on('misbehaviour', (p) => this.log.debug({ peer: short(id), ...p }, 'peer misbehaved'));
+    peer.on('close', (info) => {
+      if (this.links.get(id) !== link) return;
+      this.links.delete(id);
+      this.onLinkClosed(link, info);
+    });
+    this.links.set(id, link);
+    for (const a of link.listen) if (!this.bans.addressBanned(a) && !this.own.has(a)) this.book.add(a, 'hello', id);
+    peer.start();
+    this.log.info({ peer: short(id), address: link.address, direction, transport: conn.scheme, height: h.remote.height }, 'peer connected');
+    this.emit('peer:connected', summary(link));
+    if (this.o.bootstrap === true) this.registerMember(link);
+    // Outbound links ask for addresses at once: that is how a new node learns the network.
+    if (direction === 'outbound') this.askAddr(link);
+    return true;
+  }
+
+  private onLinkClosed(link: Link, info: PeerCloseInfo): void {
+    const id = link.peer.id;
+    this.addClosedTraffic(link.peer.conn);
+    const ev: PeerDisconnected = { ...info, id, address: link.address, direction: link.direction };
+    this.log.info({ peer: short(id), address: link.address, reason: info.reason, by: info.by, detail: info.message, score: info.score }, 'peer disconnected');
+    if (info.reason === 'misbehaviour' && info.by === 'local') this.applyBan(id, link, info.message);
+    this.emit('peer:disconnected', ev);
+    // A dropped static peer is retried after a jittered delay, so a restarting node is not hit by every peer at once.
+    if (link.dialed !== undefined && this.statics.has(link.dialed) && info.reason !== 'duplicate-connection') {
+      const e = this.book.get(link.dialed);
+      if (e !== undefined) e.nextAttemptAt = this.wallNow() + backoffDelay(1, this.o.backoff ?? DEFAULT_BACKOFF, this.random);
+    }
+    this.scheduleTick(0);
+  }
+
+  private applyBan(nodeId: string, link: Link | undefined, reason: string, durationMs = this.banDuration()): void {
+    this.bans.add('node', nodeId, durationMs, reason);
+    let host: string | undefined;
+    if (link !== undefined) {
+      if (this.hostBannable(link.host)) {
+        host = link.host;
+        this.bans.add('host', host, durationMs, reason);
+      }
+      for (const a of [...link.listen, ...(link.dialed === undefined ? [] : [link.dialed])]) {
+        this.bans.add('address', a, durationMs, reason);
+        this.book.remove(a);
+        this.statics.delete(a);
+      }
+    }
+    this.log.warn({ peer: short(nodeId), host, reason, minutes: Math.round(durationMs / 60_000) }, 'peer banned');
+    this.emit('peer:banned', { nodeId, host, reason });
+  }
+
+  private hostBannable(host: string): boolean {
+    return host !== '' && (this.o.banLoopback === true || !isLoopback(host));
+  }
+
+  private banDuration(): number {
+    return this.o.banDurationMs ?? 3600_000;
+  }
+
+  // ---- messages ----
+
+  private onMessage(link: Link, m: Message): void {
+    this.inByType[m.type] = (this.inByType[m.type] ?? 0) + 1;
+    if (m.type === 'GET_ADDR') this.answerAddr(link);
+    else if (m.type === 'ADDR') this.learnAddr(link, m.payload.addresses);
+    (this.emit as (e: string, p: unknown, id: string) => boolean)(m.type, m.payload, link.peer.id);
+  }
+
+  private answerAddr(link: Link): void {
+    const now = this.clock.now();
+    // One answer per interval: a peer cannot make us enumerate the book in a loop.
+    if (now - link.lastAddrAnswer < (this.o.getAddrIntervalMs ?? 30_000)) return;
+    link.lastAddrAnswer = now;
+    const theirs = new Set([...link.listen, ...(link.dialed === undefined ? [] : [link.dialed])]);
+    const exclude = (a: string): boolean => theirs.has(a) || this.bans.addressBanned(a);
+    let addresses: string[];
+    if (this.o.bootstrap === true) {
+      addresses = shuffle(this.directory.addresses(this.wallNow(), link.peer.id).filter((a) => !exclude(a)), this.random);
+    } else {
+      const live = [...this.links.values()].filter((l) => l !== link).flatMap((l) => l.listen);
+      addresses = shuffle([...new Set([...live, ...this.announced, ...this.book.good(MAX_ADDR_SHARE, exclude)])].filter((a) => !exclude(a)), this.random);
+    }
+    link.peer.send('ADDR', { addresses: addresses.slice(0, MAX_ADDR_SHARE) });
+  }
+
+  private learnAddr(link: Link, addresses: readonly string[]): void {
+    const source: AddressSource = link.dialed !== undefined && this.statics.has(link.dialed) ? 'bootstrap' : 'addr';
+    let added = 0;
+    for (const a of addresses.slice(0, MAX_ADDR_SHARE * 4)) {
+      const c = canonical(a);
+      if (c === undefined || this.own.has(c) || this.bans.addressBanned(c)) continue;
+      if (!this.book.has(c)) added++;
+      this.book.add(c, source);
+    }
+    if (added > 0) this.scheduleTick(0);
+  }
+
+  private askAddr(link: Link): void {
+    link.lastAddrAsk = this.clock.now();
+    link.peer.send('GET_ADDR', {});
+  }
+
+  // Bootstrap role: remember the member and introduce it to the others (and them to it via GET_ADDR).
+  private registerMember(link: Link): void {
+    if (link.listen.length === 0) return;
+    const isNew = this.directory.register(link.peer.id, link.listen, this.wallNow());
+    if (!isNew) return;
+    for (const other of this.links.values()) {
+      if (other !== link && other.listen.length > 0) other.peer.send('ADDR', { addresses: [...link.listen] });
+    }
+  }
+
+  // ---- upkeep ----
+
+  private scheduleTick(ms: number): void {
+    if (this.state !== 'running') return;
+    if (ms === 0) {
+      if (this.tickSoon) return;
+      this.tickSoon = true;
+      this.cancelTick();
+    }
+    this.cancelTick = this.clock.setTimer(() => {
+      this.tickSoon = false;
+      this.tick();
+    }, ms);
+  }
+
+  private tick(): void {
+    if (this.state !== 'running') return;
+    try {
+      this.maintain();
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'peer-set upkeep failed');
+    }
+    this.scheduleTick(this.o.maintenanceIntervalMs ?? 1000);
+  }
+
+  private maintain(): void {
+    const now = this.wallNow();
+    for (const a of this.statics) {
+      const e = this.book.get(a);
+      if (e !== undefined && e.nextAttemptAt > now) continue;
+      if (!this.dialing.has(a) && this.ownerOf(a) === undefined && !this.bans.addressBanned(a)) void this.dial(a, true);
+    }
+    const target = Math.min(this.o.targetOutbound ?? this.o.maxOutbound ?? 8, this.o.maxOutbound ?? 8);
+    const have = this.count('outbound') + this.dialing.size;
+    if (have < target) {
+      const exclude = (a: string): boolean => this.own.has(a) || this.dialing.has(a) || this.ownerOf(a) !== undefined || this.bans.addressBanned(a);
+      for (const a of this.book.candidates(target - have, exclude)) void this.dial(a, false);
+      // Still short: ask a peer for more addresses (each peer at most once per interval).
+      if (this.count('outbound') + this.dialing.size < target) {
+        const gap = this.o.getAddrIntervalMs ?? 30_000;
+        const cnow = this.clock.now();
+        const ask = shuffle([...this.links.values()], this.random).find((l) => cnow - l.lastAddrAsk >= gap);
+        if (ask !== undefined) this.askAddr(ask);
+      }
+    }
+    if (this.o.bootstrap === true) for (const l of this.links.values()) this.directory.touch(l.peer.id, now);
+  }
+
+  // ---- LAN ----
+
+  private async startLan(opts: LanDiscoveryOptions): Promise<void> {
+    const lan = new LanDiscovery(
+      () => ({ network: this.o.network, chainId: this.o.chainId, genesisHash: this.o.genesisHash, nodeId: this.nodeId, listen: this.announced }),
+      (nodeId, listen) => {
+        if (this.bans.get('node', nodeId) !== undefined) return;
+        let added = false;
+        for (const a of listen) if (!this.own.has(a) && !this.bans.addressBanned(a) && !this.book.has(a)) added = this.book.add(a, 'lan', nodeId) !== undefined || added;
+        if (added) this.scheduleTick(0);
+      },
+      opts,
+      this.log,
+    );
+    try {
+      await lan.start();
+      this.lan = lan;
+    } catch (err) {
+      // LAN discovery is a convenience: a host without multicast still runs the node.
+      this.log.warn({ err: String(err) }, 'lan discovery unavailable');
+    }
+  }
+
+  /** Beacons sent and received by LAN discovery (undefined when it is off). */
+  lanCounts(): { received: number; accepted: number; ignored: number } | undefined {
+    return this.lan === undefined ? undefined : { ...this.lan.counts };
+  }
+
+  // ---- helpers ----
+
+  private count(direction: 'inbound' | 'outbound'): number {
+    let n = 0;
+    for (const l of this.links.values()) if (l.direction === direction) n++;
+    return n;
+  }
+
+  // The connected node an address belongs to: the link dialed to it or a peer announcing it.
+  private ownerOf(address: string): string | undefined {
+    for (const l of this.links.values()) if (l.dialed === address || l.listen.includes(address)) return l.peer.id;
+    const e = this.book.get(address);
+    return e?.nodeId !== undefined && this.links.has(e.nodeId) ? e.nodeId : undefined;
+  }
+
+  private addClosedTraffic(conn: Connection): void {
+    addTraffic(this.closedTraffic, conn.traffic);
+  }
+
+  /** Live bans (for an admin view). */
+  banList(): Ban[] {
+    return this.bans.list();
+  }
+}
+
+/**
+ * The duplicate tie-break: of two links between the same nodes, keep the one
+ * dialed by the lower node id; both ends compute the same answer. Two links
+ * dialed by the same node keep the older one.
+ */
+export function newWins(existing: 'inbound' | 'outbound', incoming: 'inbound' | 'outbound', selfId: string, remoteId: string): boolean {
+  if (existing === incoming) return false;
+  const dialerOfIncoming = incoming === 'outbound' ? selfId : remoteId;
+  const dialerOfExisting = existing === 'outbound' ? selfId : remoteId;
+  return dialerOfIncoming < dialerOfExisting;
+}
+
+function summary(l: Link): PeerSummary {
+  return {
+    id: l.peer.id,
+    address: l.address,
+    direction: l.direction,
+    transport: l.peer.conn.scheme,
+    rttMs: l.peer.rtt,
+    score: l.peer.score,
+    height: l.peer.hello.height,
+    listen: l.listen,
+    connectedAt: l.connectedAt,
+  };
+}
+
+function addTraffic(into: TrafficCounters, t: Readonly<TrafficCounters>): void {
+  into.messagesIn += t.messagesIn;
+  into.bytesIn += t.bytesIn;
+  into.messagesOut += t.messagesOut;
+  into.bytesOut += t.bytesOut;
+}
+
+function closedOf(c: Connection): Promise<void> {
+  if (c.closeInfo !== undefined) return Promise.resolve();
+  return new Promise((r) => c.once('close', () => r()));
+}
+
+/** The host part of `host:port` or `[v6]:port`. */
+export function hostOf(hostPort: string): string {
+  const m = /^\[([^\]]*)\]:\d+$/.exec(hostPort) ?? /^([^:]*):\d+$/.exec(hostPort);
+  return (m?.[1] ?? hostPort).toLowerCase().replace(/^::ffff:/, '');
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+function unroutable(address: string): boolean {
+  const a = parseAddress(address);
+  return a === undefined || a.host === '0.0.0.0' || a.host === '::';
+}
+
+function short(id: string): string {
+  return id.slice(0, 16);
+}
