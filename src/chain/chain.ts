@@ -157,6 +157,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.bodies.get(hash) ?? this.store.getBlock(hash);
   }
 
+  /** A recently seen block from memory only (gossip serves from here without I/O). */
+  cachedBlock(hash: Hash): Block | undefined {
+    return this.bodies.get(hash);
+  }
+
   /** True if the hash is indexed or waiting as an orphan. */
   knows(hash: Hash): boolean {
     return this.index.get(hash) !== undefined || this.orphans.has(hash);

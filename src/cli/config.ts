@@ -21,6 +21,20 @@ export const ENV_VARS = {
   PEERCHAIN_PASSPHRASE_FILE: 'file holding the key-file passphrase, when --passphrase-file is not given',
   PEERCHAIN_PASSPHRASE: 'the key-file passphrase itself (used when neither of the above is set)',
   PEERCHAIN_DEBUG: 'set to 1 to print stack traces of internal errors',
+  PEERCHAIN_NODE: 'API URL of the node to talk to, when --node is not given (default http://127.0.0.1:3001)',
+  PEERCHAIN_DATA: 'node: data directory, when --data is not given',
+  PEERCHAIN_GENESIS: 'node: genesis file, when --genesis is not given',
+  PEERCHAIN_HOST: 'node: address to listen on for peers',
+  PEERCHAIN_WS_PORT: 'node: WebSocket P2P port (0 = any free port)',
+  PEERCHAIN_TCP_PORT: 'node: TCP P2P port (0 = any free port)',
+  PEERCHAIN_API_PORT: 'node: HTTP API port (0 = any free port)',
+  PEERCHAIN_API_HOST: 'node: address the HTTP API binds to (default 127.0.0.1)',
+  PEERCHAIN_API_TOKEN: 'API token: the node requires it of mutating calls off loopback; client commands send it',
+  PEERCHAIN_PEERS: 'node: comma-separated peer addresses, added to any --peer flags',
+  PEERCHAIN_MINE: 'node: set to 1 to mine',
+  PEERCHAIN_MINE_THREADS: 'node: mining processes (0 = mine in the node process)',
+  PEERCHAIN_COINBASE: 'node: address that receives mining rewards',
+  PEERCHAIN_LOG_LEVEL: 'node: log level (fatal, error, warn, info, debug, trace)',
 } as const;
 
 /** The name of a variable the CLI reads. */

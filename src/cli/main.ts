@@ -6,6 +6,12 @@ import { CliError, EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, userErrorMessage } from
 import { registerInit } from './init.ts';
 import { processOutput } from './output.ts';
 import { registerWallet } from './wallet.ts';
+import { registerNode } from './node.ts';
+import { registerTestnet } from './testnet.ts';
+import { registerStatus } from './status.ts';
+import { registerPeers } from './peers.ts';
+import { registerPing } from './ping.ts';
+import { registerTx } from './tx.ts';
 
 /**
  * The `peerchain` program. Each command lives in its own module and registers
@@ -14,7 +20,16 @@ import { registerWallet } from './wallet.ts';
  * A registration module stays light and imports its heavy implementation inside
  * the action, so `peerchain --help` never loads the node, its storage or its server.
  */
-const COMMANDS: readonly ((program: Command, ctx: CliContext) => unknown)[] = [registerInit, registerWallet];
+const COMMANDS: readonly ((program: Command, ctx: CliContext) => unknown)[] = [
+  registerInit,
+  registerNode,
+  registerTestnet,
+  registerWallet,
+  registerTx,
+  registerStatus,
+  registerPeers,
+  registerPing,
+];
 
 /** The version in package.json, read at run time so it can never drift from the package. */
 export function packageVersion(): string {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { addressFromPublicKey, generateKeyPair, type KeyPair } from '../crypto/index.ts';
-import { KeystoreError, loadKeyFile, writeKeyFile } from '../node/keystore.ts';
-import { flagOrEnv, withEnv } from './config.ts';
+import type { AccountView } from '../api/index.ts';
+import { addressError, addressFromPublicKey, generateKeyPair, isEncryptedKeyFile, isPublicKeyHex, type KeyPair } from '../crypto/index.ts';
+import { KeystoreError, loadKeyFile, readKeyFileJson, writeKeyFile } from '../node/keystore.ts';
+import { NODE_FLAG_HELP, nodeClient, type NodeFlags } from './client.ts';
+import { flagOrEnv, withEnv, type Sourced } from './config.ts';
 import type { CliContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { table } from './output.ts';
@@ -17,6 +19,12 @@ interface WalletNewFlags {
 interface WalletShowFlags {
   wallet?: string;
   passphraseFile?: string;
+  json?: boolean;
+}
+
+interface WalletBalanceFlags extends NodeFlags {
+  wallet?: string;
+  address?: string;
   json?: boolean;
 }
 
@@ -72,6 +80,48 @@ async function walletShow(ctx: CliContext, flags: WalletShowFlags): Promise<void
   print(ctx, info(wallet.value, keys, encrypted), flags.json === true);
 }
 
+/** The account address a wallet file holds; a sealed file keeps its public key in the clear, so no passphrase is needed. */
+async function walletFileAddress(wallet: Sourced<string>): Promise<string> {
+  try {
+    const json = await readKeyFileJson(wallet.value);
+    if (!isEncryptedKeyFile(json)) return addressFromPublicKey((await loadKeyFile(wallet.value)).keys.publicKey);
+    const publicKey = (json as { publicKey?: unknown }).publicKey;
+    if (!isPublicKeyHex(publicKey)) throw new KeystoreError('damaged', wallet.value, `key file ${wallet.value} is damaged: no valid publicKey`);
+    return addressFromPublicKey(publicKey);
+  } catch (e) {
+    if (e instanceof KeystoreError) throw new CliError(`${wallet.source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Asks the node for an account's balance and nonce, by --address or by the wallet's address. */
+async function walletBalance(ctx: CliContext, flags: WalletBalanceFlags): Promise<void> {
+  if (flags.address !== undefined && flags.wallet !== undefined) throw new CliError('--wallet and --address: give one of them, not both');
+  let address: string;
+  if (flags.address !== undefined) {
+    const err = addressError(flags.address);
+    if (err !== undefined) throw new CliError(`--address: ${err}`);
+    address = flags.address;
+  } else {
+    const wallet = flagOrEnv(ctx.env, '--wallet', flags.wallet, 'PEERCHAIN_WALLET');
+    if (wallet === undefined) throw new CliError('--wallet or --address: say whose balance to show (--wallet FILE, PEERCHAIN_WALLET or --address pc1...)');
+    address = await walletFileAddress(wallet);
+  }
+  const a: AccountView = await nodeClient(ctx.env, flags).account(address);
+  if (flags.json === true) {
+    ctx.out.json(a);
+    return;
+  }
+  const rows: [string, string][] = [
+    ['address', a.address],
+    ['balance', a.balance],
+    ['nonce', String(a.nonce)],
+    ['pending', `${a.pendingTxs} transaction${a.pendingTxs === 1 ? '' : 's'} (next nonce ${a.pendingNonce})`],
+  ];
+  if (a.org !== undefined) rows.push(['organisation', a.org]);
+  for (const l of table(rows)) ctx.out.line(l);
+}
+
 /**
  * Registers `wallet` and its subcommands; returns the group so later modules
  * (`wallet balance`) can add theirs.
@@ -93,5 +143,13 @@ export function registerWallet(program: Command, ctx: CliContext): Command {
     .option('--passphrase-file <file>', PASSPHRASE_FILE_HELP)
     .option('--json', 'print the result as JSON')
     .action((flags: WalletShowFlags) => walletShow(ctx, flags));
+  wallet
+    .command('balance')
+    .description("ask a node for an account's balance and nonce")
+    .option('--wallet <file>', withEnv('wallet file whose account to show (no passphrase needed)', 'PEERCHAIN_WALLET'))
+    .option('--address <address>', 'account address (pc1...) instead of a wallet file')
+    .option('--node <url>', NODE_FLAG_HELP)
+    .option('--json', 'print the account as JSON')
+    .action((flags: WalletBalanceFlags) => walletBalance(ctx, flags));
   return wallet;
 }

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { parseGenesis } from '../core/index.ts';
+import { KeystoreError, readKeyFile, loadOrCreateNodeKey, NODE_KEY_FILE } from '../node/keystore.ts';
+import { createLogger } from '../node/logger.ts';
+import { NodeRuntime } from '../node/runtime.ts';
+import { join } from 'node:path';
+import type { CliContext } from './context.ts';
+import { CliError } from './errors.ts';
+import { resolveNodeSettings, type NodeFlags } from './node-config.ts';
+import { startProgress } from './progress.ts';
+
+/** Runs one node until SIGINT or SIGTERM. */
+export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> {
+  const s = resolveNodeSettings(flags, ctx.env);
+  let genesisJson: unknown;
+  try {
+    genesisJson = JSON.parse(await readFile(s.genesisFile, 'utf8'));
+  } catch (e) {
+    throw new CliError(`genesis file ${s.genesisFile}: ${(e as Error).message}`);
+  }
+  const parsed = parseGenesis(genesisJson);
+  if (!parsed.ok) throw new CliError(`genesis file ${s.genesisFile}: ${parsed.error.message}`);
+  const genesis = parsed.value;
+  // A public node may make its own identity; a permissioned one must use the key its organisation admitted.
+  let key;
+  if (genesis.network === 'public') key = (await loadOrCreateNodeKey(s.dataDir)).keys;
+  else {
+    try {
+      key = await readKeyFile(join(s.dataDir, NODE_KEY_FILE));
+    } catch (e) {
+      if (e instanceof KeystoreError && e.reason === 'missing') throw new CliError(`--data ${s.dataDir}: no ${NODE_KEY_FILE}; a ${genesis.network} node needs the key its organisation admitted (see peerchain init)`);
+      throw e;
+    }
+  }
+  if (s.mine && genesis.consensus.type !== 'pow') throw new CliError(`--mine: a ${genesis.network} network does not mine; its validators produce blocks`);
+  const log = createLogger({ level: s.logLevel, name: s.name });
+  const rt = await NodeRuntime.start({
+    name: s.name,
+    dataDir: s.dataDir,
+    genesis,
+    key,
+    log,
+    host: s.host,
+    wsPort: s.wsPort,
+    tcpPort: s.tcpPort,
+    peers: s.peers,
+    api: { host: s.apiHost, port: s.apiPort, token: s.apiToken },
+    mine: genesis.consensus.type === 'pow' ? { threads: s.mineThreads, continuous: s.mine, coinbase: s.coinbase } : undefined,
+    discoverLan: s.discoverLan,
+    bootstrap: s.bootstrap,
+  });
+  ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);
+  ctx.out.line(`  peers: ${rt.net.listenAddresses().join(' ') || '(not listening)'}`);
+  ctx.out.line(`  API:   ${rt.apiUrl ?? '(off)'}`);
+  const progress = startProgress(rt, { tty: flags.progress !== false && process.stderr.isTTY === true, write: (l) => ctx.out.writeErr(l) });
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      progress.stop();
+      rt.stop().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,231 @@
+import { join } from 'node:path';
+import { startApi, type ApiServer, type PeersApi } from '../api/index.ts';
+import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
+import { blockFromJson, blockHash, blockToJson, ERR, genesisMembers, headerFromJson, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
+import type { KeyPair } from '../crypto/index.ts';
+import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
+import { LevelStore, type Store } from '../storage/index.ts';
+import type { Logger } from './logger.ts';
+import { PeerchainNode } from './node.ts';
+
+/** Everything one running node needs. */
+export interface RuntimeOptions {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly genesis: Genesis;
+  readonly key: KeyPair;
+  readonly log: Logger;
+  /** Listen for peers on this host; either port may be absent (no listener) or 0 (any free port). */
+  readonly host: string;
+  readonly wsPort?: number;
+  readonly tcpPort?: number;
+  readonly peers: readonly string[];
+  readonly api?: { readonly host: string; readonly port: number; readonly token?: string };
+  readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: string };
+  readonly discoverLan?: boolean;
+  readonly bootstrap?: boolean;
+  /** A store to use instead of LevelDB under dataDir/chain (tests). */
+  readonly store?: Store;
+  readonly now?: () => number;
+}
+
+// Rule breaks that prove a peer sent garbage, as opposed to a transaction that is
+// merely stale or unaffordable from where this node stands.
+const PROVABLY_BAD: readonly ErrorCode[] = [ERR.MALFORMED, ERR.TOO_LARGE, ERR.BAD_CHAIN_ID, ERR.BAD_ADDRESS, ERR.BAD_AMOUNT, ERR.BAD_SIGNATURE, ERR.RECORD_KEY, ERR.RECORD_VALUE, ERR.BAD_COINBASE];
+
+// A BLOCKS answer stays well under the 4 MiB frame limit.
+const BLOCKS_REPLY_BYTES = 3 * 1024 * 1024;
+
+function metaPersistence(store: Store, name: string): Persistence {
+  return {
+    load: () => store.getMeta(name),
+    save: (value) => store.putMeta(name, value as JsonValue),
+  };
+}
+
+/**
+ * One running node: storage, the node core, the P2P network with gossip and
+ * sync, and the HTTP API, started and stopped together. The CLI's `peerchain
+ * node` and in-process tests both use it.
+ */
+export class NodeRuntime {
+  private apiServer: ApiServer | undefined;
+  private readonly peerHeights = new Map<string, number>();
+  private stopped = false;
+
+  private constructor(
+    readonly node: PeerchainNode,
+    readonly net: P2PNetwork,
+    readonly gossip: Gossip,
+    readonly sync: Synchronizer,
+    private readonly opts: RuntimeOptions,
+  ) {}
+
+  /** Opens everything and starts listening, dialing, syncing and (if asked) mining. */
+  static async start(opts: RuntimeOptions): Promise<NodeRuntime> {
+    const store = opts.store ?? (await LevelStore.open(join(opts.dataDir, 'chain')));
+    let node: PeerchainNode;
+    try {
+      node = await PeerchainNode.create({ genesis: opts.genesis, store, key: opts.key, log: opts.log, mine: opts.mine, now: opts.now });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    const members = opts.genesis.network === 'public' ? undefined : new Set(genesisMembers(opts.genesis));
+    const net = new P2PNetwork({
+      keys: opts.key,
+      network: opts.genesis.network,
+      chainId: opts.genesis.chainId,
+      genesisHash: node.chain.genesisHash,
+      head: () => ({ height: node.chain.height, tip: node.chain.tip.hash }),
+      isMember: members === undefined ? undefined : (id) => members.has(id),
+      host: opts.host,
+      wsPort: opts.wsPort,
+      tcpPort: opts.tcpPort,
+      peers: opts.peers,
+      bootstrap: opts.bootstrap,
+      lan: opts.discoverLan === true,
+      banPersistence: metaPersistence(store, 'p2p:bans'),
+      bookPersistence: metaPersistence(store, 'p2p:book'),
+      log: opts.log,
+      agent: `peerchain/${opts.name}`,
+    });
+    let rt: NodeRuntime | undefined;
+    const gossip = new Gossip(net, {
+      provider: {
+        has: (kind, id) => (kind === 'tx' ? node.mempool.has(id) : node.chain.knows(id)),
+        get: (kind, id) => {
+          if (kind === 'tx') {
+            const e = node.mempool.get(id);
+            return e === undefined ? undefined : txToJson(e.tx);
+          }
+          const b = node.chain.cachedBlock(id);
+          return b === undefined ? undefined : blockToJson(b);
+        },
+      },
+      accept: (kind, id, body, from) => rt!.accept(kind, body, from),
+      idOf: (kind, body) => {
+        if (kind === 'tx') {
+          const t = txFromJson(body, opts.genesis.params);
+          return t.ok ? txId(t.value) : undefined;
+        }
+        const h = headerFromJson((body as { header?: unknown }).header);
+        return h.ok ? blockHash(h.value) : undefined;
+      },
+      log: opts.log,
+    });
+    const syncNet: SyncNetwork = {
+      peers: () => net.peers().map((p) => ({ id: p.id, height: Math.max(p.height, rt?.peerHeights.get(p.id) ?? 0) })),
+      requestHeaders: (peer, locator, limit) => net.send(peer, 'GET_HEADERS', { locator, limit }) === 'ok',
+      requestBlocks: (peer, hashes) => net.send(peer, 'GET_BLOCKS', { hashes }) === 'ok',
+      penalize: (peer, points, reason) => net.penalize(peer, points, reason),
+    };
+    const sync = new Synchronizer(node.chain, syncNet, { now: opts.now ?? Date.now });
+    rt = new NodeRuntime(node, net, gossip, sync, opts);
+    rt.wire(store);
+    try {
+      await net.start();
+      gossip.start();
+      sync.start();
+      node.start();
+      if (opts.api !== undefined) rt.apiServer = await startApi(node, { ...opts.api, peers: rt.peersApi(), stats: () => net.stats(), log: opts.log });
+    } catch (e) {
+      await rt.stop();
+      throw e;
+    }
+    opts.log.info({ name: opts.name, nodeId: opts.key.publicKey, listen: net.listenAddresses(), api: rt.apiServer?.url, height: node.chain.height }, 'node running');
+    return rt;
+  }
+
+  /** The API's URL, when it runs. */
+  get apiUrl(): string | undefined {
+    return this.apiServer?.url;
+  }
+
+  /** Sync progress (for the terminal bar and status). */
+  progress(): SyncProgress {
+    return this.sync.progress();
+  }
+
+  /** Stops the API, the network and the node, and closes the store. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.apiServer?.close().catch(() => undefined);
+    this.sync.stop();
+    this.gossip.stop();
+    await this.net.stop().catch(() => undefined);
+    await this.node.stop();
+  }
+
+  private peersApi(): PeersApi {
+    return {
+      list: () => this.net.peers().map((p) => ({ id: p.id, address: p.address, direction: p.direction, height: Math.max(p.height, this.peerHeights.get(p.id) ?? 0), rttMs: p.rttMs })),
+      add: async (address) => {
+        const r = await this.net.connect(address);
+        return r.ok ? { ok: true, status: r.status } : r;
+      },
+    };
+  }
+
+  private async accept(kind: InvKind, body: unknown, from: string): Promise<AcceptResult> {
+    const { node } = this;
+    if (kind === 'tx') {
+      const r = node.submitTx(body, 'peer');
+      if (r.ok) return 'accepted';
+      return PROVABLY_BAD.includes(r.error.code) ? 'rejected' : 'duplicate';
+    }
+    const parsed = blockFromJson(body, node.genesis.params);
+    if (!parsed.ok) return 'rejected';
+    const block: Block = parsed.value;
+    this.peerHeights.set(from, Math.max(this.peerHeights.get(from) ?? 0, block.header.height));
+    const r = await node.submitBlock(block, from);
+    switch (r.status) {
+      case 'connected':
+      case 'reorg':
+      case 'side':
+        return 'accepted';
+      case 'orphan':
+        // We are behind or on another branch: fetch what leads to it.
+        this.sync.askHeaders(from);
+        return 'duplicate';
+      case 'duplicate':
+        return 'duplicate';
+      case 'invalid':
+        return 'rejected';
+    }
+  }
+
+  private wire(store: Store): void {
+    const { net, node, gossip, sync } = this;
+    node.on('mined', ({ hash }) => gossip.announce('block', hash));
+    node.on('tx', ({ id, from }) => {
+      if (from !== 'peer') gossip.announce('tx', id);
+    });
+    net.on('GET_HEADERS', (p, from) => {
+      net.send(from, 'HEADERS', { headers: node.chain.headersAfter(p.locator, p.limit, p.stop).map((h) => ({ ...h })) });
+    });
+    net.on('GET_BLOCKS', (p, from) => {
+      void (async () => {
+        const blocks: Record<string, unknown>[] = [];
+        let bytes = 0;
+        for (const h of p.hashes) {
+          const b = node.chain.cachedBlock(h) ?? (await store.getBlock(h));
+          if (b === undefined) continue;
+          const j = blockToJson(b) as unknown as Record<string, unknown>;
+          bytes += JSON.stringify(j).length;
+          if (bytes > BLOCKS_REPLY_BYTES && blocks.length > 0) break;
+          blocks.push(j);
+        }
+        net.send(from, 'BLOCKS', { blocks });
+      })();
+    });
+    net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
+    net.on('BLOCKS', (p, from) => void sync.onBlocks(from, p.blocks));
+    net.on('peer:connected', () => sync.tick());
+    net.on('peer:disconnected', (d) => {
+      this.peerHeights.delete(d.id);
+      sync.peerGone(d.id);
+    });
+  }
+}

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A node of a local testnet. */
+export interface TestnetNode {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly wsPort: number;
+  readonly tcpPort: number;
+  readonly apiPort: number;
+  readonly apiUrl: string;
+  readonly peers: readonly string[];
+  readonly mine: boolean;
+  process: ChildProcess | undefined;
+}
+
+/** How to launch a testnet whose files `peerchain init` already wrote. */
+export interface TestnetOptions {
+  readonly dir: string;
+  /** Ports are basePort + i (ws), + 100 + i (tcp), + 200 + i (api); default: the ports in each node.json. */
+  readonly basePort?: number;
+  readonly mineThreads?: number;
+  readonly logLevel?: string;
+  /** Where a node's output goes (default: its data dir's node.log). */
+  readonly onLine?: (node: string, line: string) => void;
+  /** How long to wait for every API to answer. */
+  readonly readyTimeoutMs?: number;
+  /** Names of the nodes that mine continuously (default: every node of a public network). */
+  readonly miners?: readonly string[];
+  /** 'mesh' links each node to every node started before it; 'none' starts them unlinked. */
+  readonly topology?: 'mesh' | 'none';
+}
+
+const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
+
+interface NodeFileLite {
+  name: string;
+  roles?: string[];
+  ports: { ws: number; tcp: number; api: number };
+}
+
+/**
+ * Runs the nodes of a network directory as separate processes on this
+ * machine, each linked to the ones started before it, and stops them all
+ * together. A crashed or stopped node can be restarted with its data.
+ */
+export class Testnet {
+  readonly nodes: TestnetNode[];
+  private stopping = false;
+
+  private constructor(
+    nodes: TestnetNode[],
+    private readonly o: TestnetOptions,
+  ) {
+    this.nodes = nodes;
+  }
+
+  /** Reads DIR's node folders and starts every node; resolves once every API answers. */
+  static async start(o: TestnetOptions): Promise<Testnet> {
+    const dir = resolve(o.dir);
+    const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8')) as { network: string };
+    const names = readNodeNames(dir);
+    const base = names.map((name, i) => {
+      const file = JSON.parse(readFileSync(join(dir, 'nodes', name, 'node.json'), 'utf8')) as NodeFileLite;
+      const ports = o.basePort === undefined ? file.ports : { ws: o.basePort + i, tcp: o.basePort + 100 + i, api: o.basePort + 200 + i };
+      return {
+        name,
+        dataDir: join(dir, 'nodes', name),
+        wsPort: ports.ws,
+        tcpPort: ports.tcp,
+        apiPort: ports.api,
+        apiUrl: `http://127.0.0.1:${ports.api}`,
+      };
+    });
+    // Each node dials every node started before it (mixing ws and tcp links): a full mesh for small networks.
+    const nodes: TestnetNode[] = base.map((n, i) => ({
+      ...n,
+      peers: o.topology === 'none' ? [] : base.slice(0, i).map((p, j) => ((i + j) % 2 === 0 ? `ws://127.0.0.1:${p.wsPort}` : `tcp://127.0.0.1:${p.tcpPort}`)),
+      mine: genesis.network === 'public' && (o.miners === undefined || o.miners.includes(n.name)),
+      process: undefined,
+    }));
+    const t = new Testnet(nodes, o);
+    try {
+      for (const n of nodes) t.spawnNode(n);
+      await Promise.all(nodes.map((n) => waitForApi(n.apiUrl, o.readyTimeoutMs ?? 60_000, () => n.process?.exitCode !== null && n.process?.exitCode !== undefined)));
+    } catch (e) {
+      await t.stop();
+      throw e;
+    }
+    return t;
+  }
+
+  /** A node by name. */
+  node(name: string): TestnetNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (n === undefined) throw new Error(`no node named ${name}`);
+    return n;
+  }
+
+  /** Stops one node (SIGTERM, SIGKILL after a grace period, or SIGKILL at once when asked). */
+  async stopNode(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const n = this.node(name);
+    const p = n.process;
+    n.process = undefined;
+    if (p !== undefined) await terminate(p, signal);
+  }
+
+  /** Starts a stopped node again with its data and waits for its API. */
+  async restartNode(name: string): Promise<void> {
+    const n = this.node(name);
+    if (n.process !== undefined) await this.stopNode(name);
+    this.spawnNode(n);
+    await waitForApi(n.apiUrl, this.o.readyTimeoutMs ?? 60_000, () => n.process?.exitCode !== null && n.process?.exitCode !== undefined);
+  }
+
+  /** Stops every node. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.nodes.map((n) => this.stopNode(n.name)));
+  }
+
+  private spawnNode(n: TestnetNode): void {
+    const args = [BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
+    for (const p of n.peers) args.push('--peer', p);
+    if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
+    args.push('--log-level', this.o.logLevel ?? 'info');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERCHAIN_PEERS: '' } });
+    n.process = child;
+    const onLine = this.o.onLine;
+    for (const stream of [child.stdout, child.stderr]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine?.(n.name, buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+    child.on('exit', (code, signal) => {
+      if (!this.stopping && n.process === child) {
+        onLine?.(n.name, `exited (${signal ?? `code ${code}`})`);
+        n.process = undefined;
+      }
+    });
+  }
+}
+
+function readNodeNames(dir: string): string[] {
+  const nodesDir = join(dir, 'nodes');
+  if (!existsSync(nodesDir)) throw new Error(`${dir} has no nodes/ folder; run peerchain init first`);
+  return readdirSync(nodesDir)
+    .filter((n) => existsSync(join(nodesDir, n, 'node.json')))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** Sends a signal and waits for the process to exit (SIGKILL after 5 s). */
+export function terminate(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    p.kill(signal);
+  });
+}
+
+/** Polls an API's status until it answers, the process dies, or the time runs out. */
+export async function waitForApi(url: string, timeoutMs: number, died: () => boolean = () => false): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (died()) throw new Error(`node at ${url} exited before its API answered`);
+    if (Date.now() > end) throw new Error(`node at ${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
