@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { blockFromJson, blockHash, headerFromJson, type BlockHeader, type Hash } from '../core/index.ts';
+import { blockFromJson, blockHash, headerFromJson, type Block, type BlockHeader, type Hash } from '../core/index.ts';
 import type { Chain } from './chain.ts';
 import type { IndexEntry } from './block-index.ts';
 
@@ -116,25 +116,34 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     this.emit('progress', this.progress());
   }
 
-  /** Handles a BLOCKS answer: it answers the peer's oldest outstanding request (peers answer in order). */
+  /**
+   * Handles a BLOCKS answer. It settles the outstanding request that holds its
+   * first block (an empty answer settles the oldest); whatever the peer left
+   * out, perhaps to keep its answer small, is free to be asked again.
+   */
   async onBlocks(peerId: string, raw: readonly unknown[]): Promise<void> {
-    const batches = this.batches.get(peerId);
-    const batch = batches?.shift();
-    if (batch === undefined) return this.net.penalize(peerId, 5, 'unsolicited blocks');
-    // Whatever the peer left out (it may cap a reply's size) is free to ask again.
-    for (const h of batch.hashes) this.blockRequests.delete(h);
-    const asked = new Set(batch.hashes);
+    const parsed: { block: Block; hash: Hash }[] = [];
     for (const r of raw) {
       const b = blockFromJson(r, this.chain.genesis.params);
       if (!b.ok) {
         this.net.penalize(peerId, 20, `malformed block: ${b.error.message}`);
         continue;
       }
-      if (!asked.has(blockHash(b.value.header))) {
+      parsed.push({ block: b.value, hash: blockHash(b.value.header) });
+    }
+    const batches = this.batches.get(peerId) ?? [];
+    const first = parsed[0]?.hash;
+    const i = first === undefined ? (batches.length > 0 ? 0 : -1) : batches.findIndex((b) => b.hashes.includes(first));
+    if (i < 0) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
+    const batch = batches.splice(i, 1)[0]!;
+    for (const h of batch.hashes) this.blockRequests.delete(h);
+    const asked = new Set(batch.hashes);
+    for (const { block, hash } of parsed) {
+      if (!asked.has(hash)) {
         this.net.penalize(peerId, 5, 'a block that was not asked for');
         continue;
       }
-      const r2 = await this.chain.submitBlock(b.value, peerId);
+      const r2 = await this.chain.submitBlock(block, peerId);
       if (r2.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r2.error.message}`);
     }
     this.fetchBodies();

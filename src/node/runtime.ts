@@ -205,8 +205,11 @@ export class NodeRuntime {
     net.on('GET_HEADERS', (p, from) => {
       net.send(from, 'HEADERS', { headers: node.chain.headersAfter(p.locator, p.limit, p.stop).map((h) => ({ ...h })) });
     });
+    // Answers go out in the order the requests came: each peer's requests queue behind one another.
+    const serving = new Map<string, Promise<void>>();
     net.on('GET_BLOCKS', (p, from) => {
-      void (async () => {
+      const prev = serving.get(from) ?? Promise.resolve();
+      const next = prev.then(async () => {
         const blocks: Record<string, unknown>[] = [];
         let bytes = 0;
         for (const h of p.hashes) {
@@ -218,7 +221,12 @@ export class NodeRuntime {
           blocks.push(j);
         }
         net.send(from, 'BLOCKS', { blocks });
-      })();
+      });
+      const settled = next.catch(() => undefined);
+      serving.set(from, settled);
+      void settled.then(() => {
+        if (serving.get(from) === settled) serving.delete(from);
+      });
     });
     net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
     net.on('BLOCKS', (p, from) => void sync.onBlocks(from, p.blocks));

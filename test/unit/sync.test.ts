@@ -84,6 +84,33 @@ test('a fresh chain syncs headers first, then bodies in batches from several pee
   assert.equal(sync.progress().syncing, false);
 });
 
+test('answers that arrive out of order still settle their own requests', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 120);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const penalties: string[] = [];
+  let sync: Synchronizer;
+  let n = 0;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      // Later requests are answered first.
+      const delay = 40 - 10 * (n++ % 4);
+      setTimeout(() => void Promise.all(hashes.map((h) => source.getBlock(h))).then((bs) => sync.onBlocks(peer, bs.map((b) => blockToJson(b!)))), delay);
+      return true;
+    },
+    penalize: (peer, points, reason) => penalties.push(`${reason}`),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 4 });
+  sync.tick();
+  await until(() => target.height === 120, 20_000);
+  assert.deepEqual(penalties, []);
+});
+
 test('a peer serving a bad header is penalised and its headers are not indexed', async () => {
   const g = powGenesis();
   const source = await buildChain(g, 5);
