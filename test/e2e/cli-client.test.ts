@@ -4,13 +4,11 @@
  * started in this process on ephemeral ports, over its HTTP API and its P2P ports.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { addressFromPublicKey, generateKeyPair } from '../../src/crypto/index.ts';
 import { writeKeyFile } from '../../src/node/keystore.ts';
 import { createLogger } from '../../src/node/logger.ts';
@@ -19,31 +17,11 @@ import { P2PNetwork } from '../../src/p2p/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { addrs, CHAIN_ID, keys, powGenesis } from '../helpers/chain-fixtures.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { assertOk, run, type Run } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
-const RUN_TIMEOUT_MS = 60_000;
 const FUNDED = '1000000';
 const PASSPHRASE = 'correct horse battery staple';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with a clean environment (no PEERCHAIN_* from the developer's shell), bounded in time. */
-function run(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PEERCHAIN_') && k !== 'NODE_TEST_CONTEXT'));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: RUN_TIMEOUT_MS }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
-  });
-}
-
-function assertOk(r: Run): void {
-  assert.equal(r.code, 0, `exit code ${String(r.code)}; stdout: ${r.stdout} stderr: ${r.stderr}`);
-}
 
 /** A user error: exit code 1, one `error:` line matching the pattern, no stack trace, nothing on stdout. */
 function assertUserError(r: Run, pattern: RegExp): void {

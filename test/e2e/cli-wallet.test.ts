@@ -1,35 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { assertOk, run, type Run } from '../helpers/cli.ts';
 
-// These tests run the real binary, as a user would: `node bin/peerchain.js ...`.
-const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
-const TIMEOUT_MS = 30_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with a clean environment (no PEERCHAIN_* from the developer's shell). */
-function run(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PEERCHAIN_') && k !== 'NODE_TEST_CONTEXT'));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: TIMEOUT_MS }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
-  });
-}
-
-function assertOk(r: Run): void {
-  assert.equal(r.code, 0, `exit code ${String(r.code)}; stderr: ${r.stderr}`);
-}
 
 /** A user error: exit code 1, one `error:` line naming what is wrong, no stack trace, nothing on stdout. */
 function assertUserError(r: Run, pattern: RegExp): void {

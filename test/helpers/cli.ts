@@ -1,0 +1,28 @@
+/** Runs the real `peerchain` binary as a user would, with a clean environment and a time bound. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
+
+/** What a run printed and how it ended. */
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/peerchain.js ...args` without the developer's PEERCHAIN_* variables. */
+export function run(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PEERCHAIN_') && k !== 'NODE_TEST_CONTEXT'));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+    });
+  });
+}
+
+/** Asserts a zero exit code, showing the output otherwise. */
+export function assertOk(r: Run): void {
+  assert.equal(r.code, 0, `exit code ${String(r.code)}; stdout: ${r.stdout} stderr: ${r.stderr}`);
+}
