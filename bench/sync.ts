@@ -68,7 +68,7 @@ async function measure(g: Genesis, blocks: Block[]): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       const limit = setTimeout(() => reject(new Error(`sync did not finish: height ${dst.node.chain.height}`)), 600_000);
       const check = setInterval(() => {
-        if (process.env.PEERCHAIN_BENCH_DEBUG && Math.random() < 0.002) console.error(`fresh at ${dst.node.chain.height} best header ${dst.node.chain.index.bestHeader().height} peers ${dst.net.peers().length}`);
+        if (process.env.PEERCHAIN_BENCH_DEBUG && Math.random() < 0.02) console.error(`${Date.now() % 100000} fresh at ${dst.node.chain.height} best header ${dst.node.chain.index.bestHeader().height} peers ${dst.net.peers().length}`);
         if (dst.node.chain.height >= blocks.length) {
           clearInterval(check);
           clearTimeout(limit);

@@ -251,14 +251,16 @@ export class Chain extends EventEmitter<ChainEvents> {
       this.index.markInvalid(entry);
       return this.reject(hash, body.error, from);
     }
-    await this.store.putBlock(hash, block);
     this.remember(hash, block);
     const candidates = this.index.setHasBody(entry);
     let result: SubmitResult = { status: 'side', hash };
     let best: IndexEntry | undefined;
     for (const c of candidates) if (!c.invalid && (best === undefined || c.work > best.work)) best = c;
+    const wasExtension = best !== undefined && best === entry && entry.parent === this.tip && best.work > this.tip.work;
+    // A block that simply extends the tip is stored by connectBlock's batch; any
+    // other block is kept on its own so a later reorganisation can use it.
+    if (!wasExtension) await this.store.putBlock(hash, block);
     if (best !== undefined && best.work > this.tip.work) {
-      const wasExtension = best.parent === this.tip && best === entry;
       const r = await this.switchTo(best, from);
       if (entry.invalid) result = { status: 'invalid', hash, error: r ?? { code: ERR.BAD_STATE_ROOT, message: 'block failed validation' } };
       else if (this.index.isMain(entry)) result = { status: wasExtension ? 'connected' : 'reorg', hash };

@@ -203,7 +203,7 @@ export class NodeRuntime {
       if (from !== 'peer') gossip.announce('tx', id);
     });
     net.on('GET_HEADERS', (p, from) => {
-      net.send(from, 'HEADERS', { headers: node.chain.headersAfter(p.locator, p.limit, p.stop).map((h) => ({ ...h })) });
+      void net.sendReliably(from, 'HEADERS', { headers: node.chain.headersAfter(p.locator, p.limit, p.stop).map((h) => ({ ...h })) });
     });
     // Answers go out in the order the requests came: each peer's requests queue behind one another.
     const serving = new Map<string, Promise<void>>();
@@ -220,7 +220,8 @@ export class NodeRuntime {
           if (bytes > BLOCKS_REPLY_BYTES && blocks.length > 0) break;
           blocks.push(j);
         }
-        net.send(from, 'BLOCKS', { blocks });
+        // A slow reader must get every answer: wait for its buffer rather than drop one.
+        await net.sendReliably(from, 'BLOCKS', { blocks });
       });
       const settled = next.catch(() => undefined);
       serving.set(from, settled);

@@ -291,6 +291,21 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.links.get(peerId)?.peer.send(type, payload) ?? 'closed';
   }
 
+  /**
+   * Sends a message to one peer, waiting (bounded) for its buffer to drain
+   * when it is full: for answers that must not be dropped, such as sync replies.
+   */
+  async sendReliably<T extends MessageType>(peerId: string, type: T, payload: PayloadOf<T>, timeoutMs = 30_000): Promise<SendResult> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const link = this.links.get(peerId);
+      if (link === undefined) return 'closed';
+      const r = link.peer.send(type, payload);
+      if (r !== 'full' || Date.now() > end) return r;
+      await Promise.race([link.peer.drained(), new Promise((res) => setTimeout(res, Math.max(1, end - Date.now())))]);
+    }
+  }
+
   /** Charges a peer misbehaviour points (invalid blocks or transactions); at the threshold it is dropped and banned. */
   penalize(peerId: string, points: number, reason: string): void {
     this.links.get(peerId)?.peer.penalize(points, reason);
