@@ -1,0 +1,45 @@
+/**
+ * Memory: resident set of an idle node process (public network, API on, no
+ * peers, not mining) beside a bare `node` process measured in the same run.
+ * Target: at most 70 MB. Linux only (reads /proc).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initNetwork } from '../src/cli/init-run.ts';
+import { parseInitFlags } from '../src/cli/init-options.ts';
+import { BIN } from '../test/helpers/cli.ts';
+import { waitForApi, terminate } from '../src/testnet/launcher.ts';
+import { report } from './report.ts';
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+async function idleRss(args: string[], ready: () => Promise<void>): Promise<number> {
+  const p = spawn(process.execPath, args, { stdio: 'ignore' });
+  try {
+    await ready();
+    await new Promise((r) => setTimeout(r, 5000));
+    return rssMb(p.pid!);
+  } finally {
+    await terminate(p);
+  }
+}
+
+/** Runs the memory bench. */
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'peerchain-bench-mem-'));
+  try {
+    await initNetwork(parseInitFlags({ network: 'public', out: join(dir, 'net'), nodes: '1' }), Date.now());
+    const bare = await idleRss(['-e', 'setInterval(() => {}, 1000)'], async () => undefined);
+    const node = await idleRss([BIN, 'node', '--data', join(dir, 'net', 'nodes', 'node1'), '--api-port', '3990', '--ws-port', '6990', '--tcp-port', '7990', '--log-level', 'warn', '--no-progress'], () => waitForApi('http://127.0.0.1:3990', 60_000));
+    report('memory', [{ name: 'idle node, resident set', value: node, unit: 'MB', ceiling: bare, ceilingName: 'bare node process', target: '<= 70 MB' }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
