@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeBits, encodeHeader, type BlockHeader } from '../../core/index.ts';
 import type { WorkerCommand, WorkerReport } from './hash-worker.ts';
 import { searchNonce, targetBytes } from './search.ts';
@@ -11,7 +13,13 @@ export interface MinerEvents {
   found: [header: BlockHeader];
 }
 
-const WORKER = fileURLToPath(new URL('./hash-worker.ts', import.meta.url));
+// Found from the package root, so the miner works from the sources and from the bundle in dist/.
+function workerPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'src', 'consensus', 'pow', 'hash-worker.ts');
+}
+const WORKER = workerPath();
 
 /**
  * Searches nonces for a header template on `threads` processes (0 = in this
