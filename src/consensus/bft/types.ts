@@ -1,0 +1,154 @@
+/** BFT messages (proposals, votes, commit certificates) and their signatures. */
+import { canonicalBytes } from '../../core/index.ts';
+import { fromHex, isHex, isPublicKeyHex, sign, taggedHash, toHex, verify, type Hash, type KeyPair, type PublicKeyHex } from '../../crypto/index.ts';
+import type { ValidatorSet } from './validators.ts';
+
+export const BFT_TAG = {
+  vote: 'peerchain:bft:vote:v1',
+  proposal: 'peerchain:bft:proposal:v1',
+} as const;
+
+export type VoteType = 'prevote' | 'precommit';
+
+/** A proposer's claim that blockHash is the value for (height, round). */
+export interface Proposal {
+  readonly height: number;
+  readonly round: number;
+  readonly blockHash: Hash;
+  /** The round whose +2/3 prevotes justify re-proposing blockHash (proof of lock), or -1. */
+  readonly polRound: number;
+  readonly proposer: PublicKeyHex;
+  readonly signature: string;
+}
+
+/** A prevote or precommit; blockHash null is a vote for nil. */
+export interface Vote {
+  readonly type: VoteType;
+  readonly height: number;
+  readonly round: number;
+  readonly blockHash: Hash | null;
+  readonly validator: PublicKeyHex;
+  readonly signature: string;
+}
+
+/** Precommits of more than 2/3 of the validators for one block: proof it is final. */
+export interface CommitCertificate {
+  readonly height: number;
+  readonly round: number;
+  readonly blockHash: Hash;
+  readonly signatures: readonly { readonly validator: PublicKeyHex; readonly signature: string }[];
+}
+
+/** Two votes by one validator for the same height/round/type with different hashes. */
+export interface Evidence {
+  readonly voteA: Vote;
+  readonly voteB: Vote;
+}
+
+export type UnsignedVote = Omit<Vote, 'signature'>;
+export type UnsignedProposal = Omit<Proposal, 'signature'>;
+
+/** The 32 bytes a vote signature covers; chainId binds it to one network. */
+export function voteSigningBytes(v: UnsignedVote, chainId: string): Buffer {
+  return taggedHash(
+    BFT_TAG.vote,
+    canonicalBytes({ chainId, type: v.type, height: v.height, round: v.round, blockHash: v.blockHash, validator: v.validator }),
+  );
+}
+
+/** The 32 bytes a proposal signature covers. */
+export function proposalSigningBytes(p: UnsignedProposal, chainId: string): Buffer {
+  return taggedHash(
+    BFT_TAG.proposal,
+    canonicalBytes({ chainId, height: p.height, round: p.round, blockHash: p.blockHash, polRound: p.polRound, proposer: p.proposer }),
+  );
+}
+
+/** Signs a vote with the validator's key (keys.publicKey must be v.validator). */
+export function signVote(keys: KeyPair, v: Omit<UnsignedVote, 'validator'>, chainId: string): Vote {
+  const unsigned: UnsignedVote = { type: v.type, height: v.height, round: v.round, blockHash: v.blockHash, validator: keys.publicKey };
+  return { ...unsigned, signature: toHex(sign(keys, voteSigningBytes(unsigned, chainId))) };
+}
+
+/** Signs a proposal with the proposer's key. */
+export function signProposal(keys: KeyPair, p: Omit<UnsignedProposal, 'proposer'>, chainId: string): Proposal {
+  const unsigned: UnsignedProposal = { height: p.height, round: p.round, blockHash: p.blockHash, polRound: p.polRound, proposer: keys.publicKey };
+  return { ...unsigned, signature: toHex(sign(keys, proposalSigningBytes(unsigned, chainId))) };
+}
+
+const isHeight = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** True if a value has the shape of a vote (fields typed and in range); says nothing of the signature. */
+export function isWellFormedVote(v: unknown): v is Vote {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    (o.type === 'prevote' || o.type === 'precommit') &&
+    isHeight(o.height) &&
+    isHeight(o.round) &&
+    (o.blockHash === null || isHex(o.blockHash, 32)) &&
+    isPublicKeyHex(o.validator) &&
+    isHex(o.signature, 64)
+  );
+}
+
+/** True if a value has the shape of a proposal; says nothing of the signature. */
+export function isWellFormedProposal(p: unknown): p is Proposal {
+  if (typeof p !== 'object' || p === null) return false;
+  const o = p as Record<string, unknown>;
+  return (
+    isHeight(o.height) &&
+    isHeight(o.round) &&
+    isHex(o.blockHash, 32) &&
+    Number.isSafeInteger(o.polRound) &&
+    (o.polRound as number) >= -1 &&
+    (o.polRound as number) < (o.round as number) &&
+    isPublicKeyHex(o.proposer) &&
+    isHex(o.signature, 64)
+  );
+}
+
+/** True if the vote is well formed and signed by its validator for chainId; never throws. */
+export function verifyVote(v: unknown, chainId: string): v is Vote {
+  if (!isWellFormedVote(v)) return false;
+  return verify(v.validator, voteSigningBytes(v, chainId), fromHex(v.signature));
+}
+
+/** True if the proposal is well formed and signed by its proposer for chainId; never throws. */
+export function verifyProposal(p: unknown, chainId: string): p is Proposal {
+  if (!isWellFormedProposal(p)) return false;
+  return verify(p.proposer, proposalSigningBytes(p, chainId), fromHex(p.signature));
+}
+
+export type CommitCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Checks a commit certificate: precommits for (height, round, blockHash) from
+ * MORE than 2/3 of the validators by count, distinct, each a member, each valid.
+ * `expected` pins the height (and hash) the caller is about to accept.
+ */
+export function verifyCommit(
+  cert: CommitCertificate,
+  validators: ValidatorSet,
+  chainId: string,
+  expected?: { readonly height?: number; readonly blockHash?: Hash },
+): CommitCheck {
+  const fail = (reason: string): CommitCheck => ({ ok: false, reason });
+  if (typeof cert !== 'object' || cert === null) return fail('a commit certificate is an object');
+  if (!isHeight(cert.height) || !isHeight(cert.round)) return fail('height and round are non-negative integers');
+  if (!isHex(cert.blockHash, 32)) return fail('blockHash is 32 bytes of hex');
+  if (expected?.height !== undefined && cert.height !== expected.height) return fail(`certificate is for height ${cert.height}, expected ${expected.height}`);
+  if (expected?.blockHash !== undefined && cert.blockHash !== expected.blockHash) return fail('certificate is for another block');
+  if (!Array.isArray(cert.signatures)) return fail('signatures is a list');
+  const seen = new Set<PublicKeyHex>();
+  for (const s of cert.signatures) {
+    if (typeof s !== 'object' || s === null || !isPublicKeyHex(s.validator) || !isHex(s.signature, 64)) return fail('malformed signature entry');
+    if (!validators.has(s.validator)) return fail(`${s.validator} is not a validator`);
+    if (seen.has(s.validator)) return fail(`${s.validator} signed twice`);
+    seen.add(s.validator);
+    const vote: UnsignedVote = { type: 'precommit', height: cert.height, round: cert.round, blockHash: cert.blockHash, validator: s.validator };
+    if (!verify(s.validator, voteSigningBytes(vote, chainId), fromHex(s.signature))) return fail(`bad signature by ${s.validator}`);
+  }
+  if (seen.size < validators.quorum) return fail(`${seen.size} of ${validators.size} signatures; more than 2/3 (${validators.quorum}) needed`);
+  return { ok: true };
+}
