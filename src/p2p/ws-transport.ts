@@ -68,9 +68,12 @@ class WsConnection extends BaseConnection {
   }
 
   protected write(text: string): void {
-    const bytes = Buffer.byteLength(text);
+    // One Buffer per frame: ws would otherwise convert the string itself, and
+    // Buffer.byteLength plus a second conversion costs twice.
+    const buf = Buffer.from(text, 'utf8');
+    const bytes = buf.length;
     this.pending += bytes;
-    this.ws.send(text, { binary: false, compress: false }, () => {
+    this.ws.send(buf, { binary: false, compress: false, fin: true }, () => {
       this.pending -= bytes;
       this.checkDrain();
     });
