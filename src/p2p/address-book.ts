@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatAddress, parseAddress } from './address.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
-import { SaveQueue, type Persistence } from './persistence.ts';
+import { loadSaved, SaveQueue, type Persistence } from './persistence.ts';
 
 /** Where an address was learned. */
 export type AddressSource = 'static' | 'manual' | 'addr' | 'hello' | 'lan' | 'bootstrap';
@@ -81,13 +81,9 @@ export class AddressBook {
 
   /** Loads a saved book; a malformed value is ignored (returns false). */
   async load(): Promise<boolean> {
-    if (this.persistence === undefined) return true;
-    const saved = await this.persistence.load();
-    // Nothing saved yet (a first start) is not a malformed save.
-    if (saved === undefined || saved === null) return true;
-    const parsed = stored.safeParse(saved);
-    if (!parsed.success) return false;
-    for (const e of parsed.data.entries.slice(0, this.capacity)) {
+    const saved = await loadSaved(this.persistence, stored);
+    if (saved.kind !== 'ok') return saved.kind === 'none';
+    for (const e of saved.value.entries.slice(0, this.capacity)) {
       const address = canonical(e.address);
       if (address === undefined || this.entries.has(address)) continue;
       this.entries.set(address, { ...e, address, nodeId: e.nodeId, lastSuccess: e.lastSuccess, lastAttempt: undefined, nextAttemptAt: 0 });

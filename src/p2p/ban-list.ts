@@ -1,7 +1,7 @@
 /** Bans by node id, by host and by address, with expiry, persisted so they survive restarts. */
 import { z } from 'zod';
 import { parseAddress } from './address.ts';
-import { SaveQueue, type Persistence } from './persistence.ts';
+import { loadSaved, SaveQueue, type Persistence } from './persistence.ts';
 
 /** What a ban applies to. */
 export type BanKind = 'node' | 'host' | 'address';
@@ -37,13 +37,9 @@ export class BanList {
 
   /** Loads saved bans; a malformed saved value is ignored (returns false) rather than failing start-up. */
   async load(): Promise<boolean> {
-    if (this.persistence === undefined) return true;
-    const saved = await this.persistence.load();
-    // Nothing saved yet (a first start) is not a malformed save.
-    if (saved === undefined || saved === null) return true;
-    const parsed = stored.safeParse(saved);
-    if (!parsed.success) return false;
-    for (const b of parsed.data.bans) if (b.until > this.now()) this.bans.set(key(b.kind, b.value), b);
+    const saved = await loadSaved(this.persistence, stored);
+    if (saved.kind !== 'ok') return saved.kind === 'none';
+    for (const b of saved.value.bans) if (b.until > this.now()) this.bans.set(key(b.kind, b.value), b);
     return true;
   }
 

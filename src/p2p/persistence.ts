@@ -66,3 +66,15 @@ export class SaveQueue {
     for (const f of w) f();
   }
 }
+
+/**
+ * Reads a saved value and checks it against a schema: 'none' when nothing was
+ * saved (a first start), 'malformed' when the value does not fit, else the value.
+ */
+export async function loadSaved<T>(p: Persistence | undefined, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): Promise<{ kind: 'none' } | { kind: 'malformed' } | { kind: 'ok'; value: T }> {
+  if (p === undefined) return { kind: 'none' };
+  const saved = await p.load();
+  if (saved === undefined || saved === null) return { kind: 'none' };
+  const parsed = schema.safeParse(saved);
+  return parsed.success ? { kind: 'ok', value: parsed.data } : { kind: 'malformed' };
+}
