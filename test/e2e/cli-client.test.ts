@@ -17,22 +17,12 @@ import { P2PNetwork } from '../../src/p2p/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { addrs, CHAIN_ID, keys, powGenesis } from '../helpers/chain-fixtures.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
-import { assertOk, run, type Run } from '../helpers/cli.ts';
+import { assertOk, assertUserError, run, type Run } from '../helpers/cli.ts';
 
 const FUNDED = '1000000';
 const PASSPHRASE = 'correct horse battery staple';
 
 
-/** A user error: exit code 1, one `error:` line matching the pattern, no stack trace, nothing on stdout. */
-function assertUserError(r: Run, pattern: RegExp): void {
-  assert.equal(r.code, 1, `expected exit code 1; stdout: ${r.stdout} stderr: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^error: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 function jsonOf<T>(r: Run): T {
   assertOk(r);

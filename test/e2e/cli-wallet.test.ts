@@ -4,21 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assertOk, run, type Run } from '../helpers/cli.ts';
+import { assertOk, assertUserError, run, type Run } from '../helpers/cli.ts';
 
 const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
 
 
-/** A user error: exit code 1, one `error:` line naming what is wrong, no stack trace, nothing on stdout. */
-function assertUserError(r: Run, pattern: RegExp): void {
-  assert.equal(r.code, 1, `expected exit code 1; stdout: ${r.stdout} stderr: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^error: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 interface WalletJson {
   file: string;

@@ -26,3 +26,14 @@ export function run(args: readonly string[], env: Record<string, string> = {}, t
 export function assertOk(r: Run): void {
   assert.equal(r.code, 0, `exit code ${String(r.code)}; stdout: ${r.stdout} stderr: ${r.stderr}`);
 }
+
+/** A user error: exit code 1, one `error:` line matching the pattern, no stack trace, nothing on stdout. */
+export function assertUserError(r: Run, pattern: RegExp): void {
+  assert.equal(r.code, 1, `expected exit code 1; stdout: ${r.stdout} stderr: ${r.stderr}`);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got: ${r.stderr}`);
+  assert.match(lines[0]!, /^error: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { keyPairFromSeed, sha256, toHex, type Hash, type KeyPair } from '../../src/crypto/index.ts';
+import { rng } from '../integration/fixtures/chain.ts';
 import {
   BftStateMachine,
   signProposal,
@@ -25,17 +26,8 @@ const KEYS: KeyPair[] = Array.from({ length: N }, (_, i) => keyPairFromSeed(Buff
 const VSET = new ValidatorSet(KEYS.map((k) => k.publicKey));
 const key = (i: number): KeyPair => KEYS[i] as KeyPair;
 
-/** A small seeded PRNG (mulberry32): the simulation must replay exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded PRNG (shared with the crash test): the simulation must replay exactly.
+const prng = rng;
 
 const blockHash = (...parts: (string | number)[]): Hash => toHex(sha256(Buffer.from(parts.join(':'))));
 const slot = (v: Vote): string => `${v.height}/${v.round}/${v.type}`;
