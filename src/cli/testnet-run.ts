@@ -51,7 +51,7 @@ export async function runTestnet(ctx: CliContext, flags: TestnetFlags): Promise<
   ctx.out.line('');
   for (const n of net.nodes) ctx.out.line(`  ${n.name.padEnd(8)} API ${n.apiUrl}   peers ws://127.0.0.1:${n.wsPort} tcp://127.0.0.1:${n.tcpPort}`);
   ctx.out.line('');
-  ctx.out.line(`explorer: ${net.nodes[0]!.apiUrl}/`);
+  ctx.out.line(`status:   ${net.nodes[0]!.apiUrl}/api/status   (the web explorer at / comes with its own issue)`);
   ctx.out.line(`logs:     ${logDir}`);
   ctx.out.line('Ctrl-C stops every node.');
   const timer = setInterval(() => void summary(ctx, net), 10_000);
