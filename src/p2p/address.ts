@@ -1,10 +1,20 @@
-/** Peer addresses: `ws://host:port` and `tcp://host:port`, parsed and validated. */
+/** Peer addresses: `ws://`, `wss://`, `tcp://` and `tls://` + `host:port`, parsed and validated. */
 import { isIP } from 'node:net';
 
-/** The wire transports a peer address can name. */
-export type Scheme = 'ws' | 'tcp';
+/** The wire transports a peer address can name: WebSocket and TCP lines, each plain or over TLS. */
+export type Scheme = 'ws' | 'wss' | 'tcp' | 'tls';
 
-export const SCHEMES: readonly Scheme[] = ['ws', 'tcp'];
+export const SCHEMES: readonly Scheme[] = ['ws', 'wss', 'tcp', 'tls'];
+
+/** True for the schemes that run over TLS (`wss`, `tls`). */
+export function isTlsScheme(scheme: Scheme): boolean {
+  return scheme === 'wss' || scheme === 'tls';
+}
+
+/** The TLS scheme with the same framing as a plain one, and back: ws <-> wss, tcp <-> tls. */
+export function counterpartScheme(scheme: Scheme): Scheme {
+  return ({ ws: 'wss', wss: 'ws', tcp: 'tls', tls: 'tcp' } as const)[scheme];
+}
 
 /** A parsed peer address. `host` is a hostname, an IPv4 address or a bare IPv6 address. */
 export interface PeerAddress {
@@ -17,14 +27,14 @@ export interface PeerAddress {
 export const MAX_ADDRESS_LENGTH = 300;
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
-const ADDRESS_RE = /^(ws|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^/:[\]\s]+):([0-9]{1,5})$/;
+const ADDRESS_RE = /^(wss|ws|tls|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^/:[\]\s]+):([0-9]{1,5})$/;
 
 /** Why a string is not a valid peer address, or undefined if it is one. */
 export function addressError(s: unknown): string | undefined {
   if (typeof s !== 'string') return 'an address is a string';
   if (s.length > MAX_ADDRESS_LENGTH) return `an address has at most ${MAX_ADDRESS_LENGTH} characters`;
   const m = ADDRESS_RE.exec(s);
-  if (m === null) return `expected ws://host:port or tcp://host:port, got ${JSON.stringify(s.slice(0, 80))}`;
+  if (m === null) return `expected ws://, wss://, tcp:// or tls:// host:port, got ${JSON.stringify(s.slice(0, 80))}`;
   const rawHost = m[2] as string;
   const port = Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return 'port must be 1-65535';

@@ -1,12 +1,15 @@
 /**
  * The HELLO handshake: both sides send HELLO, check the other's, then each
  * signs the other's random challenge to prove it holds the key of the node id
- * it claimed. A pure state machine (messages in, actions out) plus a runner
- * that drives it over a Connection.
+ * it claimed. On a TLS link the peer's certificate key must also be that node
+ * id, so the encrypted channel is bound to the identity that was admitted.
+ * A pure state machine (messages in, actions out) plus a runner that drives
+ * it over a Connection.
  */
 import { randomBytes } from 'node:crypto';
 import { sign, taggedHash, verify, type KeyPair } from '../crypto/index.ts';
 import type { NetworkKind } from '../core/index.ts';
+import { isTlsScheme } from './address.ts';
 import { systemClock, type Clock } from './clock.ts';
 import {
   message,
@@ -37,8 +40,18 @@ export interface HandshakeConfig {
   readonly agent: string;
   /** True if a link to this node id is already established (duplicate check). */
   readonly isConnected?: (nodeId: string) => boolean;
-  /** Membership of permissioned networks; absent means anyone may join. */
-  readonly isMember?: (nodeId: string) => boolean;
+  /**
+   * Membership of permissioned networks; absent means anyone may join. Gets the
+   * peer's node id and the opaque `memberCert` of its HELLO (undefined if absent).
+   */
+  readonly isMember?: (nodeId: string, memberCert: unknown) => boolean;
+  /** The membership credential this node sends in HELLO, a JSON object (absent: none). */
+  readonly memberCert?: object;
+  /**
+   * Set for a TLS link (the runner fills it from the Connection): the peer's
+   * certificate key, which must equal the node id in its HELLO.
+   */
+  readonly tls?: { readonly peerCertKey: string | undefined };
   /** A last say on the peer's HELLO (bans, for one): a refusal ends the link with its reason. */
   readonly admit?: (hello: HelloPayload) => { readonly reason: KnownDisconnectReason; readonly message: string } | undefined;
   /** Deadline for the whole handshake (default 5 s). */
@@ -102,6 +115,7 @@ export class HandshakeMachine {
           tip: c.tip,
           challenge: this.challenge,
           agent: c.agent,
+          ...(c.memberCert === undefined ? {} : { memberCert: c.memberCert as Record<string, unknown> }),
         }),
       },
     ];
@@ -166,7 +180,12 @@ export class HandshakeMachine {
     if (h.chainId !== c.chainId) return this.fail('wrong-network', `this is chain ${c.chainId}, not ${h.chainId}`);
     if (h.genesisHash !== c.genesisHash) return this.fail('wrong-genesis', `genesis ${c.genesisHash.slice(0, 16)}... differs`);
     if (h.nodeId === c.keys.publicKey) return this.fail('self-connection', 'connected to self');
-    if (c.isMember !== undefined && !c.isMember(h.nodeId)) return this.fail('not-member', `node ${h.nodeId.slice(0, 16)}... is not a member`);
+    if (c.tls !== undefined) {
+      const certKey = c.tls.peerCertKey;
+      if (certKey === undefined) return this.fail('cert-mismatch', 'TLS link without a valid self-signed Ed25519 node certificate');
+      if (certKey !== h.nodeId) return this.fail('cert-mismatch', `TLS certificate key ${certKey.slice(0, 16)}... is not node id ${h.nodeId.slice(0, 16)}...`);
+    }
+    if (c.isMember !== undefined && !memberOrFalse(c.isMember, h.nodeId, h.memberCert)) return this.fail('not-member', `node ${h.nodeId.slice(0, 16)}... is not a member`);
     const refusal = c.admit?.(h);
     if (refusal !== undefined) return this.fail(refusal.reason, refusal.message);
     if (c.isConnected?.(h.nodeId) === true) return this.fail('duplicate-connection', `already connected to ${h.nodeId.slice(0, 16)}...`);
@@ -180,6 +199,15 @@ export class HandshakeMachine {
   private fail(reason: KnownDisconnectReason, msg: string): HandshakeAction[] {
     this.state = 'failed';
     return [{ kind: 'fail', reason, message: msg, remote: false }];
+  }
+}
+
+// The hook reads a credential the peer chose; if it throws on one, that is a refusal, not a crash.
+function memberOrFalse(isMember: (nodeId: string, memberCert: unknown) => boolean, nodeId: string, memberCert: unknown): boolean {
+  try {
+    return isMember(nodeId, memberCert) === true;
+  } catch {
+    return false;
   }
 }
 
@@ -209,9 +237,12 @@ export interface Handshaken {
   readonly version: number;
 }
 
-/** Runs the handshake over a connection; on failure sends DISCONNECT, closes, and rejects with HandshakeError. */
+/**
+ * Runs the handshake over a connection; on failure sends DISCONNECT, closes, and rejects with HandshakeError.
+ * Over wss/tls the peer's certificate key (Connection.peerCertKey) must equal its HELLO node id.
+ */
 export function handshake(conn: Connection, cfg: HandshakeConfig, clock: Clock = systemClock): Promise<Handshaken> {
-  const machine = new HandshakeMachine(cfg);
+  const machine = new HandshakeMachine(isTlsScheme(conn.scheme) ? { ...cfg, tls: { peerCertKey: conn.peerCertKey } } : cfg);
   return new Promise((resolve, reject) => {
     let cancelTimer = (): void => {};
     let settled = false;

@@ -1,10 +1,11 @@
-/** p2p/: transports (ws, tcp, in-memory), framing, message schemas, handshake, peers, the peer set, discovery and gossip. */
+/** p2p/: transports (ws, wss, tcp, tls, in-memory), framing, message schemas, handshake, peers, the peer set, discovery and gossip. */
 export * from './address.ts';
 export * from './clock.ts';
 export * from './transport.ts';
 export { LineDecoder } from './line-decoder.ts';
-export { wsTransport, WS_CLOSE_TOO_BIG } from './ws-transport.ts';
-export { tcpTransport } from './tcp-transport.ts';
+export { wsTransport, wssTransport, WS_CLOSE_TOO_BIG } from './ws-transport.ts';
+export { tcpTransport, tlsTransport } from './tcp-transport.ts';
+export * from './tls.ts';
 export { MemoryNetwork, MemoryListener, memoryTransport, type MemoryTransportOptions } from './memory-transport.ts';
 export * from './messages.ts';
 export * from './handshake.ts';

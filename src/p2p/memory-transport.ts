@@ -5,7 +5,7 @@
  * above the transport (peer exchange, address books) runs unchanged.
  */
 import { EventEmitter } from 'node:events';
-import { formatAddress, formatHostPort, parseAddress, type Scheme } from './address.ts';
+import { formatAddress, formatHostPort, isTlsScheme, parseAddress, type Scheme } from './address.ts';
 import {
   BaseConnection,
   decodeFrame,
@@ -34,6 +34,11 @@ export interface MemoryTransportOptions extends TransportOptions {
   readonly delayMs?: number;
   /** The host dialled links appear to come from (default 127.0.0.1). */
   readonly host?: string;
+  /**
+   * For wss/tls schemes, the certificate key this end presents: the other end
+   * sees it as Connection.peerCertKey, as a real TLS link would show it.
+   */
+  readonly certKey?: string;
 }
 
 type Frame = { readonly text: string; readonly bytes: number; readonly at: number } | { readonly close: true; readonly reason: string; readonly code: number | undefined; readonly at: number };
@@ -41,6 +46,7 @@ type Frame = { readonly text: string; readonly bytes: number; readonly at: numbe
 /** One end of an in-memory link. */
 class MemoryConnection extends BaseConnection {
   other!: MemoryConnection;
+  peerCertKey: string | undefined;
   private readonly queue: Frame[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -147,8 +153,8 @@ export class MemoryListener extends EventEmitter<ListenerEvents> implements List
     readonly scheme: Scheme,
     readonly host: string,
     readonly port: number,
-    /** Options for the accepting side of each link (its frame limit, high-water mark). */
-    readonly opts: TransportOptions,
+    /** Options for the accepting side of each link (its frame limit, high-water mark, certificate key). */
+    readonly opts: MemoryTransportOptions,
   ) {
     super();
     this.address = formatAddress({ scheme, host, port });
@@ -197,6 +203,10 @@ export function memoryTransport(network: MemoryNetwork, scheme: Scheme, opts: Me
           const inb = new MemoryConnection(scheme, 'inbound', local, delayMs, l.opts);
           out.other = inb;
           inb.other = out;
+          if (isTlsScheme(scheme)) {
+            out.peerCertKey = l.opts.certKey;
+            inb.peerCertKey = opts.certKey;
+          }
           l.accept(inb);
           resolve(out);
         }, delayMs);

@@ -1,6 +1,6 @@
 /**
- * P2PNetwork: the surface the node layer uses. It owns the listeners, the
- * handshake settings, the peer set (limits, duplicate tie-break, bans,
+ * P2PNetwork: the surface the node layer uses. It owns the listeners (plain,
+ * or TLS-only for private and consortium links), the handshake settings, the peer set (limits, duplicate tie-break, bans,
  * reconnects) and discovery (static peers, peer exchange, LAN beacons, the
  * bootstrap role), and turns peer messages into typed events.
  */
@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { NetworkKind } from '../core/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
-import { parseAddress, type Scheme } from './address.ts';
+import { counterpartScheme, isTlsScheme, parseAddress, type Scheme } from './address.ts';
 import { AddressBook, canonical, shuffle, type AddressBookOptions, type AddressSource } from './address-book.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { BanList, type Ban } from './ban-list.ts';
@@ -17,12 +17,13 @@ import { MemberDirectory } from './directory.ts';
 import { handshake, HandshakeError, type HandshakeConfig, type Handshaken } from './handshake.ts';
 import { LanDiscovery, type LanDiscoveryOptions } from './lan-discovery.ts';
 import { silentLogger, type P2PLogger } from './logger.ts';
-import { message, type MessageType, type PayloadOf, type Message } from './messages.ts';
+import { LIMITS, message, payloadSchemas, type MessageType, type PayloadOf, type Message } from './messages.ts';
 import { Peer, type PeerCloseInfo, type PeerOptions } from './peer.ts';
 import type { Persistence } from './persistence.ts';
-import { tcpTransport } from './tcp-transport.ts';
+import { tcpTransport, tlsTransport } from './tcp-transport.ts';
+import { checkTlsIdentity, nodeTlsIdentity, type TlsIdentity } from './tls.ts';
 import type { Connection, Listener, SendResult, Transport, TransportOptions, TrafficCounters } from './transport.ts';
-import { wsTransport } from './ws-transport.ts';
+import { wssTransport, wsTransport } from './ws-transport.ts';
 
 /** Most addresses in one ADDR answer. */
 export const MAX_ADDR_SHARE = 250;
@@ -41,13 +42,29 @@ export interface P2PNetworkOptions {
   readonly genesisHash: string;
   /** Current best height and tip, asked at each handshake. */
   readonly head: () => ChainHead;
-  /** Membership of permissioned networks; absent means anyone may join. */
-  readonly isMember?: (nodeId: string) => boolean;
+  /**
+   * Membership of permissioned networks; absent means anyone may join. Gets the
+   * peer's node id and the opaque `memberCert` from its HELLO (undefined if absent).
+   */
+  readonly isMember?: (nodeId: string, memberCert: unknown) => boolean;
+  /** The membership credential this node sends in HELLO, a JSON object (e.g. an organisation's MemberCert); absent: none. */
+  readonly memberCert?: object;
+  /**
+   * TLS links (wss://, tls://) presenting this node's certificate: true derives a
+   * self-signed one from `keys`, or give the PEM key and certificate (of that key).
+   * Unless `insecure` is set, the node then listens and dials with TLS only.
+   */
+  readonly tls?: boolean | TlsIdentity;
+  /**
+   * The `--insecure` flag: plaintext ws:// and tcp:// links are allowed and the
+   * listeners are plaintext, as without `tls` (TLS peers can still be dialed if `tls` is set).
+   */
+  readonly insecure?: boolean;
   /** Interface to listen on (default 127.0.0.1). */
   readonly host?: string;
-  /** WebSocket port (0 picks a free one); absent means no ws listener. */
+  /** WebSocket port (0 picks a free one); absent means no ws listener. wss when the node is TLS-only. */
   readonly wsPort?: number;
-  /** TCP port (0 picks a free one); absent means no tcp listener. */
+  /** TCP port (0 picks a free one); absent means no tcp listener. tls when the node is TLS-only. */
   readonly tcpPort?: number;
   /** Addresses announced in HELLO and beacons instead of the bound ones (for NAT or 0.0.0.0 binds). */
   readonly announce?: readonly string[];
@@ -146,7 +163,7 @@ interface Link {
 }
 
 // Handshake failures that show a broken or hostile endpoint (not an honest mismatch).
-const HOSTILE_HANDSHAKE = new Set(['protocol-error', 'bad-signature']);
+const HOSTILE_HANDSHAKE = new Set(['protocol-error', 'bad-signature', 'cert-mismatch']);
 // This many hostile handshakes from one host earn it a ban.
 const HOST_STRIKES = 5;
 const MAX_STRIKE_HOSTS = 4096;
@@ -155,6 +172,8 @@ const MAX_STRIKE_HOSTS = 4096;
 export class P2PNetwork extends EventEmitter<NetworkEvents> {
   /** This node's id (its public key). */
   readonly nodeId: string;
+  /** True when plaintext links are refused: `tls` is set and `insecure` is not. */
+  readonly tlsOnly: boolean;
   readonly book: AddressBook;
   readonly bans: BanList;
   private readonly o: P2PNetworkOptions;
@@ -190,8 +209,18 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const onSaveError = (what: string) => (err: unknown) => this.log.warn({ err: String(err) }, `could not save ${what}`);
     this.bans = new BanList(opts.banPersistence, this.wallNow, onSaveError('bans'));
     this.book = new AddressBook(opts.bookPersistence, this.wallNow, { backoff: opts.backoff, random: this.random, ...opts.book }, onSaveError('address book'));
+    // Caught here rather than as a HELLO that cannot be sent or that every peer rejects.
+    if (opts.memberCert !== undefined && !payloadSchemas.HELLO.shape.memberCert.safeParse(opts.memberCert).success) {
+      throw new Error(`memberCert must be a JSON object of at most ${LIMITS.memberCertBytes} bytes`);
+    }
     const t = opts.transportOptions ?? {};
-    this.transports = opts.transports ?? { ws: wsTransport(t), tcp: tcpTransport(t) };
+    const identity = opts.tls === true ? nodeTlsIdentity(opts.keys) : opts.tls === false ? undefined : opts.tls;
+    // A certificate of another key would be refused by every peer; better to fail at startup.
+    if (identity !== undefined && opts.tls !== true) checkTlsIdentity(identity, opts.keys);
+    this.tlsOnly = identity !== undefined && opts.insecure !== true;
+    const plain = this.tlsOnly ? {} : { ws: wsTransport(t), tcp: tcpTransport(t) };
+    const secure = identity === undefined ? {} : { wss: wssTransport(identity, t), tls: tlsTransport(identity, t) };
+    this.transports = opts.transports ?? { ...plain, ...secure };
     this.setMaxListeners(0);
   }
 
@@ -203,12 +232,17 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     if (!(await this.book.load())) this.log.warn({}, 'saved address book was malformed; starting empty');
     const host = this.o.host ?? '127.0.0.1';
     try {
-      for (const [scheme, port] of [['ws', this.o.wsPort], ['tcp', this.o.tcpPort]] as const) {
+      const listeners: [Scheme, number | undefined][] = [
+        [this.tlsOnly ? 'wss' : 'ws', this.o.wsPort],
+        [this.tlsOnly ? 'tls' : 'tcp', this.o.tcpPort],
+      ];
+      for (const [scheme, port] of listeners) {
         if (port === undefined) continue;
         const t = this.transports[scheme];
         if (t === undefined) throw new Error(`no ${scheme} transport`);
         const l = await t.listen(host, port);
         l.on('connection', (c) => this.onInbound(c));
+        l.on('rejected', (r) => this.log.info({ from: r.remoteAddress, listener: l.address, err: r.reason }, 'inbound TLS handshake failed (a plaintext ws:// or tcp:// dial to a TLS-only node ends like this)'));
         this.servers.push(l);
         this.own.add(l.address);
       }
@@ -221,6 +255,11 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     this.announced = this.o.announce !== undefined ? this.o.announce.map((a) => canonical(a)).filter((a): a is string => a !== undefined) : this.servers.map((l) => l.address).filter((a) => !unroutable(a));
     for (const a of this.announced) this.own.add(a);
     for (const p of this.o.peers ?? []) {
+      const refusal = this.tlsRefusal(p);
+      if (refusal !== undefined) {
+        this.log.warn({ address: p }, `ignoring static peer: ${refusal}`);
+        continue;
+      }
       const a = this.book.add(p, 'static');
       if (a !== undefined) this.statics.add(a);
       else this.log.warn({ address: p }, 'ignoring malformed static peer address');
@@ -264,6 +303,11 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const a = canonical(address);
     if (a === undefined) return Promise.resolve({ ok: false, code: 'BAD_PEER_ADDRESS', message: `malformed address ${JSON.stringify(address.slice(0, 80))}` });
     if (this.state !== 'running') return Promise.resolve({ ok: false, code: 'P2P_STOPPED', message: 'the p2p network is not running' });
+    const refusal = this.tlsRefusal(a);
+    if (refusal !== undefined) {
+      this.log.warn({ address: a }, `refusing to dial: ${refusal}`);
+      return Promise.resolve({ ok: false, code: 'TLS_REQUIRED', message: refusal });
+    }
     this.book.add(a, 'manual');
     this.statics.add(a);
     return this.dial(a, true);
@@ -340,11 +384,16 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   private onInbound(conn: Connection): void {
     const host = hostOf(conn.remoteAddress);
-    const refuse = (reason: 'banned' | 'too-many-peers' | 'shutdown', msg: string): void => {
+    const refuse = (reason: 'banned' | 'too-many-peers' | 'shutdown' | 'tls-required', msg: string): void => {
       conn.send(message('DISCONNECT', { reason, message: msg }));
       conn.close(reason);
     };
     if (this.state !== 'running') return refuse('shutdown', 'node stopping');
+    // Only reachable with custom transports: the default TLS-only listeners never yield a plaintext link.
+    if (this.tlsOnly && !isTlsScheme(conn.scheme)) {
+      this.log.info({ from: conn.remoteAddress, transport: conn.scheme }, 'inbound plaintext link refused: this node only accepts TLS');
+      return refuse('tls-required', 'this node only accepts TLS links (wss:// or tls://)');
+    }
     // A saved loopback ban is not enforced by a node configured not to ban loopback hosts.
     const ban = this.hostBannable(host) ? this.bans.get('host', host) : undefined;
     if (ban !== undefined) return refuse('banned', `banned until ${new Date(ban.until).toISOString()}`);
@@ -401,6 +450,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const owner = this.ownerOf(address);
     if (owner !== undefined) return { ok: true, status: 'known', peerId: owner };
     const scheme = parseAddress(address)?.scheme;
+    const tls = this.tlsRefusal(address);
+    if (tls !== undefined) return { ok: false, code: 'TLS_REQUIRED', message: tls };
     if (scheme === undefined || this.transports[scheme] === undefined) return { ok: false, code: 'UNSUPPORTED', message: `no transport for ${address}` };
     if (!manual && this.count('outbound') + this.dialing.size >= (this.o.maxOutbound ?? 8)) return { ok: false, code: 'TOO_MANY_PEERS', message: 'outbound peer limit reached' };
     return undefined;
@@ -415,7 +466,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     } catch (err) {
       const delay = this.book.failure(address);
       this.log.debug({ address, err: String(err), retryInMs: delay }, 'dial failed');
-      return { ok: false, code: 'DIAL_FAILED', message: `could not connect to ${address}: ${err instanceof Error ? err.message : String(err)}` };
+      const text = err instanceof Error ? err.message : String(err);
+      const hint = /socket hang up|ECONNRESET/.test(text) ? plaintextHint(address) : '';
+      return { ok: false, code: 'DIAL_FAILED', message: `could not connect to ${address}: ${text}${hint}` };
     }
     if (this.state !== 'running') {
       conn.close('shutdown');
@@ -436,7 +489,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       }
       const delay = this.book.failure(address);
       this.log.info({ address, reason, retryInMs: delay }, 'outbound handshake failed');
-      return { ok: false, code: 'HANDSHAKE_FAILED', message: err instanceof Error ? err.message : String(err) };
+      const hint = reason === 'connection-closed' ? plaintextHint(address) : '';
+      return { ok: false, code: 'HANDSHAKE_FAILED', message: `${err instanceof Error ? err.message : String(err)}${hint}` };
     }
     if (this.state !== 'running') {
       conn.close('shutdown');
@@ -462,6 +516,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       agent: this.o.agent ?? 'peerchain/0.1',
       timeoutMs: this.o.handshakeTimeoutMs,
       isMember: this.o.isMember,
+      memberCert: this.o.memberCert,
       // Only a link that would lose the tie-break against the existing one is a duplicate.
       isConnected: (id) => {
         const existing = this.links.get(id);
@@ -653,7 +708,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const target = Math.min(this.o.targetOutbound ?? this.o.maxOutbound ?? 8, this.o.maxOutbound ?? 8);
     const have = this.count('outbound') + this.dialing.size;
     if (have < target) {
-      const exclude = (a: string): boolean => this.own.has(a) || this.dialing.has(a) || this.ownerOf(a) !== undefined || this.bans.addressBanned(a);
+      // Undialable addresses stay in the book (peers may use them) but are never picked here.
+      const exclude = (a: string): boolean => this.own.has(a) || this.dialing.has(a) || this.ownerOf(a) !== undefined || this.bans.addressBanned(a) || !this.dialable(a);
       for (const a of this.book.candidates(target - have, exclude)) void this.dial(a, false);
       // Still short: ask a peer for more addresses (each peer at most once per interval).
       if (this.count('outbound') + this.dialing.size < target) {
@@ -695,6 +751,19 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   }
 
   // ---- helpers ----
+
+  // Why a TLS-only node will not dial an address (a plaintext one), or undefined.
+  private tlsRefusal(address: string): string | undefined {
+    const scheme = parseAddress(address)?.scheme;
+    if (!this.tlsOnly || scheme === undefined || isTlsScheme(scheme)) return undefined;
+    return `${address} is a plaintext address; this node only makes TLS links (use ${counterpartScheme(scheme)}://, or start the node with --insecure)`;
+  }
+
+  // An address this node could dial at all: a transport for its scheme, and TLS if required.
+  private dialable(address: string): boolean {
+    const scheme = parseAddress(address)?.scheme;
+    return scheme !== undefined && this.transports[scheme] !== undefined && this.tlsRefusal(address) === undefined;
+  }
 
   private count(direction: 'inbound' | 'outbound'): number {
     let n = 0;
@@ -770,6 +839,12 @@ function isLoopback(host: string): boolean {
 function unroutable(address: string): boolean {
   const a = parseAddress(address);
   return a === undefined || a.host === '0.0.0.0' || a.host === '::';
+}
+
+// A TLS-only node drops a plaintext link without a word; say what that may mean.
+function plaintextHint(address: string): string {
+  const scheme = parseAddress(address)?.scheme;
+  return scheme === undefined || isTlsScheme(scheme) ? '' : ` (a TLS-only node closes plaintext links like this: try ${counterpartScheme(scheme)}://)`;
 }
 
 function short(id: string): string {

@@ -1,10 +1,18 @@
-/** TCP transport: newline-delimited JSON over node:net, so a person can talk to a node with nc. */
+/**
+ * TCP transport: newline-delimited JSON over node:net, so a person can talk to
+ * a node with nc; and the same lines over mutual TLS (`tls://`) for private
+ * and consortium links.
+ */
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { formatAddress, formatHostPort, parseAddress } from './address.ts';
 import { LineDecoder } from './line-decoder.ts';
+import { peerCertKeyOf, tlsDialError, tlsErrorReason, tlsOptions, type TlsIdentity } from './tls.ts';
 import {
   BaseConnection,
+  ServerSockets,
+  DEFAULT_CLOSE_GRACE_MS,
   type Connection,
   type Listener,
   type ListenerEvents,
@@ -13,18 +21,22 @@ import {
 } from './transport.ts';
 
 const NEWLINE = Buffer.from('\n');
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 
-/** One TCP link carrying one JSON message per line. */
+type LineScheme = 'tcp' | 'tls';
+
+/** One TCP (or TLS) link carrying one JSON message per line. */
 class TcpConnection extends BaseConnection {
-  readonly scheme = 'tcp' as const;
   private readonly decoder: LineDecoder;
   private graceTimer: NodeJS.Timeout | undefined;
   private closeReason: string | undefined;
 
   constructor(
+    readonly scheme: LineScheme,
     private readonly socket: net.Socket,
     direction: 'inbound' | 'outbound',
     opts: TransportOptions,
+    readonly peerCertKey: string | undefined = undefined,
   ) {
     super(direction, formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), opts);
     this.decoder = new LineDecoder(this.maxFrameBytes);
@@ -68,70 +80,101 @@ class TcpConnection extends BaseConnection {
   }
 }
 
-/** A bound TCP server. */
+/** A bound TCP or TLS server. */
 class TcpListener extends EventEmitter<ListenerEvents> implements Listener {
   readonly address: string;
   readonly host: string;
   readonly port: number;
   private readonly conns = new Set<Connection>();
+  private readonly sockets: ServerSockets;
 
-  constructor(private readonly server: net.Server, host: string, opts: TransportOptions) {
+  constructor(
+    private readonly server: net.Server,
+    scheme: LineScheme,
+    host: string,
+    private readonly opts: TransportOptions,
+  ) {
     super();
     const bound = server.address() as net.AddressInfo;
     this.host = host;
     this.port = bound.port;
-    this.address = formatAddress({ scheme: 'tcp', host, port: bound.port });
+    this.address = formatAddress({ scheme, host, port: bound.port });
+    this.sockets = new ServerSockets(server);
     this.on('error', () => {});
-    server.on('connection', (socket) => {
-      const conn = new TcpConnection(socket, 'inbound', opts);
+    const accept = (socket: net.Socket, peerCertKey: string | undefined): void => {
+      const conn = new TcpConnection(scheme, socket, 'inbound', opts, peerCertKey);
       this.conns.add(conn);
       conn.on('close', () => this.conns.delete(conn));
       this.emit('connection', conn);
-    });
+    };
+    if (server instanceof tls.Server) {
+      server.on('secureConnection', (socket: tls.TLSSocket) => accept(socket, peerCertKeyOf(socket)));
+      // A plaintext client (or a broken TLS one) ends here; node:tls already destroys the socket.
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        this.emit('rejected', { remoteAddress: formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), reason: tlsErrorReason(err) });
+      });
+    } else {
+      server.on('connection', (socket: net.Socket) => accept(socket, undefined));
+    }
     server.on('error', (err) => this.emit('error', err));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const c of this.conns) c.close('listener closed');
-      this.server.close(() => resolve());
-    });
+    for (const c of this.conns) c.close('listener closed');
+    return this.sockets.close(this.opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
   }
 }
 
-/** Creates the TCP transport (`tcp://host:port`). */
-export function tcpTransport(opts: TransportOptions = {}): Transport {
+function lineTransport(scheme: LineScheme, identity: TlsIdentity | undefined, opts: TransportOptions): Transport {
+  const dialTimeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   return {
-    scheme: 'tcp',
+    scheme,
     listen(host: string, port: number): Promise<Listener> {
       return new Promise((resolve, reject) => {
-        const server = net.createServer({ noDelay: true, pauseOnConnect: false });
+        const server =
+          identity === undefined
+            ? net.createServer({ noDelay: true, pauseOnConnect: false })
+            : // requestCert: the client's certificate is what binds its link to its node id.
+              tls.createServer({ ...tlsOptions(identity), requestCert: true, handshakeTimeout: dialTimeoutMs, noDelay: true });
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          resolve(new TcpListener(server, host, opts));
+          resolve(new TcpListener(server, scheme, host, opts));
         });
       });
     },
     dial(address: string): Promise<Connection> {
       const a = parseAddress(address);
-      if (a === undefined || a.scheme !== 'tcp') return Promise.reject(new Error(`not a tcp:// address: ${address}`));
+      if (a === undefined || a.scheme !== scheme) return Promise.reject(new Error(`not a ${scheme}:// address: ${address}`));
       return new Promise((resolve, reject) => {
-        const socket = net.connect({ host: a.host, port: a.port, noDelay: true });
+        const socket: net.Socket =
+          identity === undefined ? net.connect({ host: a.host, port: a.port, noDelay: true }) : tls.connect({ host: a.host, port: a.port, ...tlsOptions(identity) });
         const timer = setTimeout(() => {
           socket.destroy();
           reject(new Error(`dial ${address} timed out`));
-        }, opts.dialTimeoutMs ?? 5000);
-        socket.once('error', (err) => {
+        }, dialTimeoutMs);
+        const onError = (err: Error): void => {
           clearTimeout(timer);
-          reject(err);
-        });
-        socket.once('connect', () => {
+          reject(identity === undefined ? err : tlsDialError(err, address));
+        };
+        socket.once('error', onError);
+        socket.once(identity === undefined ? 'connect' : 'secureConnect', () => {
           clearTimeout(timer);
-          socket.removeAllListeners('error');
-          resolve(new TcpConnection(socket, 'outbound', opts));
+          socket.off('error', onError);
+          const certKey = identity === undefined ? undefined : peerCertKeyOf(socket as tls.TLSSocket);
+          resolve(new TcpConnection(scheme, socket, 'outbound', opts, certKey));
         });
       });
     },
   };
+}
+
+/** Creates the TCP transport (`tcp://host:port`). */
+export function tcpTransport(opts: TransportOptions = {}): Transport {
+  return lineTransport('tcp', undefined, opts);
+}
+
+/** Creates the TLS transport (`tls://host:port`): the TCP line framing over mutual TLS with the node certificate. */
+export function tlsTransport(identity: TlsIdentity, opts: TransportOptions = {}): Transport {
+  return lineTransport('tls', identity, opts);
 }

@@ -3,6 +3,7 @@
  * carries them (WebSocket, TCP, or in-process pairs for tests and simulation).
  */
 import { EventEmitter } from 'node:events';
+import type { Server, Socket } from 'node:net';
 import type { Scheme } from './address.ts';
 
 /** Default largest frame (WebSocket message or TCP line) accepted or sent: 4 MiB. */
@@ -74,6 +75,12 @@ export interface TrafficCounters {
 /** A bidirectional message link to one remote endpoint. */
 export interface Connection {
   readonly scheme: Scheme;
+  /**
+   * On a TLS link (wss, tls): the Ed25519 key of the certificate the peer
+   * presented, if it was a valid self-signed node certificate. Undefined on
+   * plaintext links and when the peer showed no usable certificate.
+   */
+  readonly peerCertKey?: string;
   readonly direction: 'inbound' | 'outbound';
   /** The remote endpoint as `host:port` (for inbound links, the peer's ephemeral port). */
   readonly remoteAddress: string;
@@ -100,9 +107,16 @@ export interface Connection {
   once<K extends keyof ConnectionEvents>(event: K, listener: (...args: ConnectionEvents[K]) => void): this;
 }
 
+/** An inbound socket that never became a Connection (a failed TLS handshake, e.g. a plaintext client). */
+export interface RejectedInbound {
+  readonly remoteAddress: string;
+  readonly reason: string;
+}
+
 /** Events of a Listener. */
 export interface ListenerEvents {
   connection: [Connection];
+  rejected: [RejectedInbound];
   error: [Error];
 }
 
@@ -289,5 +303,35 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
     this.drainWaiters = [];
     for (const w of waiters) w();
     this.emit('close', this.finished);
+  }
+}
+
+/**
+ * The raw sockets of a server, so that close() can end the ones that never
+ * became a Connection (a TLS or HTTP handshake left hanging): server.close()
+ * would otherwise wait for them indefinitely.
+ */
+export class ServerSockets {
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly server: Server) {
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** Stops accepting; resolves when every socket is gone, destroying stragglers after graceMs. */
+  close(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sockets) s.destroy();
+      }, graceMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

@@ -1,11 +1,20 @@
-/** WebSocket transport: one JSON message per text frame, over the ws library. */
+/**
+ * WebSocket transport: one JSON message per text frame, over the ws library;
+ * plain (`ws://`) or over mutual TLS with the node certificate (`wss://`).
+ */
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { formatAddress, formatHostPort, parseAddress } from './address.ts';
+import { peerCertKeyOf, tlsDialError, tlsErrorReason, tlsOptions, type TlsIdentity } from './tls.ts';
 import {
   BaseConnection,
+  DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_MAX_FRAME_BYTES,
+  ServerSockets,
   decodeFrame,
   type Connection,
   type Listener,
@@ -13,6 +22,10 @@ import {
   type Transport,
   type TransportOptions,
 } from './transport.ts';
+
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+
+type WsScheme = 'ws' | 'wss';
 
 /** WebSocket close code for a message over the size limit (RFC 6455). */
 export const WS_CLOSE_TOO_BIG = 1009;
@@ -26,17 +39,18 @@ function closeReasonText(reason: string): string {
 
 /** One WebSocket link carrying one JSON message per text frame. */
 class WsConnection extends BaseConnection {
-  readonly scheme = 'ws' as const;
   // Tracked here rather than read from ws internals, so drain notifications are exact.
   private pending = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private localClose: { reason: string; code: number } | undefined;
 
   constructor(
+    readonly scheme: WsScheme,
     private readonly ws: WebSocket,
     direction: 'inbound' | 'outbound',
     remoteAddress: string,
     opts: TransportOptions,
+    readonly peerCertKey: string | undefined = undefined,
   ) {
     super(direction, remoteAddress, opts);
     ws.binaryType = 'nodebuffer';
@@ -96,65 +110,103 @@ class WsConnection extends BaseConnection {
   }
 }
 
-/** A bound WebSocket server. */
+/** A bound WebSocket server (over an HTTP or HTTPS server of its own). */
 class WsListener extends EventEmitter<ListenerEvents> implements Listener {
   readonly address: string;
   readonly host: string;
   readonly port: number;
   private readonly conns = new Set<Connection>();
+  private readonly sockets: ServerSockets;
 
-  constructor(private readonly server: WebSocketServer, host: string, opts: TransportOptions) {
+  constructor(
+    private readonly server: http.Server,
+    private readonly wss: WebSocketServer,
+    scheme: WsScheme,
+    host: string,
+    private readonly opts: TransportOptions,
+  ) {
     super();
     const bound = server.address() as AddressInfo;
     this.host = host;
     this.port = bound.port;
-    this.address = formatAddress({ scheme: 'ws', host, port: bound.port });
+    this.address = formatAddress({ scheme, host, port: bound.port });
+    this.sockets = new ServerSockets(server);
     this.on('error', () => {});
-    server.on('connection', (ws, req) => {
+    wss.on('connection', (ws, req) => {
       const remote = formatHostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0);
-      const conn = new WsConnection(ws, 'inbound', remote, opts);
+      const certKey = scheme === 'wss' ? peerCertKeyOf(req.socket as TLSSocket) : undefined;
+      const conn = new WsConnection(scheme, ws, 'inbound', remote, opts, certKey);
       this.conns.add(conn);
       conn.on('close', () => this.conns.delete(conn));
       this.emit('connection', conn);
     });
+    // A plaintext client (or a broken TLS one) ends here; node:tls already destroys the socket.
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      this.emit('rejected', { remoteAddress: formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), reason: tlsErrorReason(err) });
+    });
     server.on('error', (err) => this.emit('error', err));
+    wss.on('error', (err) => this.emit('error', err));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const c of this.conns) c.close('listener closed', 1001 /* going away */);
-      this.server.close(() => resolve());
-    });
+    for (const c of this.conns) c.close('listener closed', 1001 /* going away */);
+    this.wss.close();
+    return this.sockets.close(this.opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
   }
 }
 
-/** Creates the WebSocket transport (`ws://host:port`). */
-export function wsTransport(opts: TransportOptions = {}): Transport {
+function webSocketTransport(scheme: WsScheme, identity: TlsIdentity | undefined, opts: TransportOptions): Transport {
   const common = { maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, perMessageDeflate: false } as const;
+  const dialTimeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+  // What ws answers a plain HTTP request on its own server: this endpoint only speaks WebSocket.
+  const upgradeRequired = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const body = http.STATUS_CODES[426] ?? 'Upgrade Required';
+    res.writeHead(426, { 'Content-Length': Buffer.byteLength(body), 'Content-Type': 'text/plain' });
+    res.end(body);
+  };
   return {
-    scheme: 'ws',
+    scheme,
     listen(host: string, port: number): Promise<Listener> {
       return new Promise((resolve, reject) => {
-        const server = new WebSocketServer({ host, port, ...common });
+        const server =
+          identity === undefined
+            ? http.createServer(upgradeRequired)
+            : // requestCert: the client's certificate is what binds its link to its node id.
+              https.createServer({ ...tlsOptions(identity), requestCert: true, handshakeTimeout: dialTimeoutMs }, upgradeRequired);
         server.once('error', reject);
-        server.once('listening', () => {
+        server.listen(port, host, () => {
           server.off('error', reject);
-          resolve(new WsListener(server, host, opts));
+          // Attached only once bound: ws re-emits server errors on itself, and a bind error
+          // with no listener there would throw instead of rejecting.
+          resolve(new WsListener(server, new WebSocketServer({ server, ...common }), scheme, host, opts));
         });
       });
     },
     dial(address: string): Promise<Connection> {
       const a = parseAddress(address);
-      if (a === undefined || a.scheme !== 'ws') return Promise.reject(new Error(`not a ws:// address: ${address}`));
+      if (a === undefined || a.scheme !== scheme) return Promise.reject(new Error(`not a ${scheme}:// address: ${address}`));
       return new Promise((resolve, reject) => {
-        const ws = new WebSocket(formatAddress(a), { ...common, handshakeTimeout: opts.dialTimeoutMs ?? 5000 });
-        const onError = (err: Error): void => reject(err);
+        const ws = new WebSocket(formatAddress(a), { ...common, handshakeTimeout: dialTimeoutMs, ...(identity === undefined ? {} : tlsOptions(identity)) });
+        let certKey: string | undefined;
+        // The TLS socket is only reachable through the upgrade response, which comes before 'open'.
+        if (identity !== undefined) ws.once('upgrade', (res) => (certKey = peerCertKeyOf(res.socket as TLSSocket)));
+        const onError = (err: Error): void => reject(identity === undefined ? err : tlsDialError(err, address));
         ws.once('error', onError);
         ws.once('open', () => {
           ws.off('error', onError);
-          resolve(new WsConnection(ws, 'outbound', formatHostPort(a.host, a.port), opts));
+          resolve(new WsConnection(scheme, ws, 'outbound', formatHostPort(a.host, a.port), opts, certKey));
         });
       });
     },
   };
+}
+
+/** Creates the WebSocket transport (`ws://host:port`). */
+export function wsTransport(opts: TransportOptions = {}): Transport {
+  return webSocketTransport('ws', undefined, opts);
+}
+
+/** Creates the secure WebSocket transport (`wss://host:port`): WebSocket over mutual TLS with the node certificate. */
+export function wssTransport(identity: TlsIdentity, opts: TransportOptions = {}): Transport {
+  return webSocketTransport('wss', identity, opts);
 }

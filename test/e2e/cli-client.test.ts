@@ -157,7 +157,7 @@ describe('client commands against a live node (real binary)', { timeout: 240_000
       [['wallet', 'balance', '--address', badChecksum, ...node], /--address: address pc1\S+ is invalid: .*checksum/],
       [['wallet', 'balance', ...node], /--wallet or --address/],
       [['status', '--node', 'localhost:3001'], /--node: expected .*"localhost:3001"/],
-      [['peers', 'add', 'http://127.0.0.1:1', ...node], /peer address "http:\/\/127\.0\.0\.1:1": expected ws:\/\/host:port or tcp:\/\/host:port/],
+      [['peers', 'add', 'http://127.0.0.1:1', ...node], /peer address "http:\/\/127\.0\.0\.1:1": expected ws:\/\/, wss:\/\/, tcp:\/\/ or tls:\/\/ host:port/],
     ];
     const results = await Promise.all(cases.map(([args]) => run(args)));
     results.forEach((r, i) => assertUserError(r, cases[i]![1]));
@@ -266,7 +266,7 @@ describe('client commands against a live node (real binary)', { timeout: 240_000
       run(['ping', `tcp://127.0.0.1:${port}`, '--timeout-ms', '2000']),
       run(['ping', `tcp://${apiHostPort}`, '--timeout-ms', '500', '--count', '1']),
     ]);
-    assertUserError(bad, /address "http:\/\/127\.0\.0\.1:1": expected ws:\/\/host:port or tcp:\/\/host:port/);
+    assertUserError(bad, /address "http:\/\/127\.0\.0\.1:1": expected ws:\/\/, wss:\/\/, tcp:\/\/ or tls:\/\/ host:port/);
     assertUserError(down, new RegExp(`cannot connect to tcp://127\\.0\\.0\\.1:${port}: connection refused`));
     assertUserError(notP2p, /sent no HELLO within 500 ms/);
   });
