@@ -12,6 +12,7 @@ import { registerStatus } from './status.ts';
 import { registerPeers } from './peers.ts';
 import { registerPing } from './ping.ts';
 import { registerTx } from './tx.ts';
+import { registerOrg } from './org.ts';
 
 /**
  * The `peerchain` program. Each command lives in its own module and registers
@@ -29,6 +30,7 @@ const COMMANDS: readonly ((program: Command, ctx: CliContext) => unknown)[] = [
   registerStatus,
   registerPeers,
   registerPing,
+  registerOrg,
 ];
 
 /** The version in package.json, read at run time so it can never drift from the package. */

@@ -1,12 +1,28 @@
 /**
- * `peerchain tx transfer|record`: the transaction is built and signed here with
+ * `peerchain tx transfer|record|govern`: the transaction is built and signed here with
  * core's signTx, so the private key never leaves this machine; the node gets
  * only the signed JSON. Every flag is checked before the wallet is opened or
  * the node is asked anything, so bad input submits nothing.
  */
 import type { TxStatusView } from '../api/index.ts';
-import { formatAmount, MAX_AMOUNT, recordValueError, signTx, txToJson, type JsonValue, type UnsignedTx } from '../core/index.ts';
-import { addressError, addressFromPublicKey, type KeyPair } from '../crypto/index.ts';
+import {
+  formatAmount,
+  GOVERN_OPS,
+  governActionToJson,
+  isReservedRecordKey,
+  MAX_AMOUNT,
+  MAX_NAME_LENGTH,
+  proposalId,
+  recordValueError,
+  RESERVED_KEY_PREFIX,
+  signTx,
+  txToJson,
+  type GovernAction,
+  type GovernOp,
+  type JsonValue,
+  type UnsignedTx,
+} from '../core/index.ts';
+import { addressError, addressFromPublicKey, isPublicKeyHex, type KeyPair } from '../crypto/index.ts';
 import { KeystoreError, loadKeyFile } from '../node/keystore.ts';
 import { nodeClient, type NodeClient, type NodeFlags } from './client.ts';
 import { flagOrEnv, parseIntIn } from './config.ts';
@@ -14,7 +30,7 @@ import type { CliContext } from './context.ts';
 import { badValue, CliError } from './errors.ts';
 import { resolvePassphrase } from './passphrase.ts';
 
-/** Flags of both transaction commands. */
+/** Flags every transaction command shares. */
 export interface TxFlags extends NodeFlags {
   wallet?: string;
   passphraseFile?: string;
@@ -35,6 +51,14 @@ export interface TransferFlags extends TxFlags {
 export interface RecordFlags extends TxFlags {
   key?: string;
   value?: string;
+}
+
+/** Flags of `tx govern`. */
+export interface GovernFlags extends TxFlags {
+  op?: string;
+  org?: string;
+  nodeId?: string;
+  name?: string;
 }
 
 const DEFAULT_FEE = 1n;
@@ -60,7 +84,7 @@ function required(flag: string, value: string | undefined, what: string): string
   return value;
 }
 
-/** What both kinds of transaction need once the common flags are checked. */
+/** What every kind of transaction needs once the common flags are checked. */
 interface Common {
   readonly client: NodeClient;
   readonly fee: bigint;
@@ -90,7 +114,31 @@ async function openWallet(ctx: CliContext, flags: TxFlags): Promise<KeyPair> {
   }
 }
 
-type Body = { kind: 'transfer'; to: string; amount: bigint } | { kind: 'record'; key: string; value: JsonValue };
+type Body = { kind: 'transfer'; to: string; amount: bigint } | { kind: 'record'; key: string; value: JsonValue } | { kind: 'govern'; action: GovernAction };
+
+function unsignedOf(base: { chainId: string; from: string; nonce: number; fee: bigint }, body: Body): UnsignedTx {
+  switch (body.kind) {
+    case 'transfer':
+      return { kind: 'transfer', ...base, to: body.to, amount: body.amount };
+    case 'record':
+      return { kind: 'record', ...base, key: body.key, value: body.value };
+    case 'govern':
+      return { kind: 'govern', ...base, action: body.action };
+  }
+}
+
+function describeBody(body: Body): { what: string; fields: Record<string, unknown> } {
+  switch (body.kind) {
+    case 'transfer':
+      return { what: `transfer of ${formatAmount(body.amount)} to ${body.to}`, fields: { to: body.to, amount: formatAmount(body.amount) } };
+    case 'record':
+      return { what: `record ${JSON.stringify(body.key)}`, fields: { key: body.key, value: body.value } };
+    case 'govern': {
+      const a = body.action;
+      return { what: `approval of ${a.op} ${a.nodeId} in "${a.org}" (proposal ${proposalId(a)})`, fields: { action: governActionToJson(a), proposal: proposalId(a) } };
+    }
+  }
+}
 
 /** Signs the transaction against the node's chain id and nonce, submits it, and reports (and waits if asked). */
 async function signAndSubmit(ctx: CliContext, flags: TxFlags, c: Common, keys: KeyPair, body: Body): Promise<void> {
@@ -99,10 +147,9 @@ async function signAndSubmit(ctx: CliContext, flags: TxFlags, c: Common, keys: K
   const { chainId } = await c.client.status();
   const nonce = c.nonce ?? (await c.client.account(from)).pendingNonce;
   const base = { chainId, from: keys.publicKey, nonce, fee: c.fee };
-  const unsigned: UnsignedTx = body.kind === 'transfer' ? { kind: 'transfer', ...base, to: body.to, amount: body.amount } : { kind: 'record', ...base, key: body.key, value: body.value };
-  const { id } = await c.client.submitTx(txToJson(signTx(unsigned, keys)));
-  const what = body.kind === 'transfer' ? `transfer of ${formatAmount(body.amount)} to ${body.to}` : `record ${JSON.stringify(body.key)}`;
-  const summary = { id, kind: body.kind, chainId, from, nonce, fee: formatAmount(c.fee), ...(body.kind === 'transfer' ? { to: body.to, amount: formatAmount(body.amount) } : { key: body.key, value: body.value }) };
+  const { id } = await c.client.submitTx(txToJson(signTx(unsignedOf(base, body), keys)));
+  const { what, fields } = describeBody(body);
+  const summary = { id, kind: body.kind, chainId, from, nonce, fee: formatAmount(c.fee), ...fields };
   if (flags.json !== true) {
     ctx.out.line(id);
     ctx.out.note(`submitted ${what} from ${from} (nonce ${nonce}, fee ${formatAmount(c.fee)}) to ${c.client.url}`);
@@ -147,6 +194,7 @@ export async function runTransfer(ctx: CliContext, flags: TransferFlags): Promis
 export async function runRecord(ctx: CliContext, flags: RecordFlags): Promise<void> {
   const key = required('--key', flags.key, 'the record key');
   if (!RECORD_KEY_RE.test(key)) throw badValue('--key', key, 'printable ASCII characters without spaces');
+  if (isReservedRecordKey(key)) throw new CliError(`--key: keys starting with "${RESERVED_KEY_PREFIX}" are reserved for membership and governance records; got ${JSON.stringify(key)}`);
   const raw = required('--value', flags.value, 'the value as JSON, e.g. \'{"km":41000}\' or \'"text"\'');
   let value: JsonValue;
   try {
@@ -161,4 +209,27 @@ export async function runRecord(ctx: CliContext, flags: RecordFlags): Promise<vo
   const c = commonFlags(ctx, flags);
   const keys = await openWallet(ctx, flags);
   await signAndSubmit(ctx, flags, c, keys, { kind: 'record', key, value });
+}
+
+function nameFlag(flag: string, value: string | undefined, what: string): string {
+  const v = required(flag, value, what);
+  if (v.length > MAX_NAME_LENGTH) throw badValue(flag, v, `a name of 1-${MAX_NAME_LENGTH} characters`);
+  return v;
+}
+
+/** `tx govern`: checks the flags, opens the wallet, signs and submits the organisation's approval of a change. */
+export async function runGovern(ctx: CliContext, flags: GovernFlags): Promise<void> {
+  const op = required('--op', flags.op, GOVERN_OPS.join(', '));
+  if (!(GOVERN_OPS as readonly string[]).includes(op)) throw badValue('--op', op, `one of ${GOVERN_OPS.join(', ')}`);
+  const org = nameFlag('--org', flags.org, 'the organisation the node belongs to or joins');
+  const nodeId = required('--node-id', flags.nodeId, "the node's public key in hex");
+  if (!isPublicKeyHex(nodeId)) throw badValue('--node-id', nodeId, 'a node public key: 64 lowercase hex characters (see the nodeId in the node\'s node.json or GET /api/status)');
+  const action: { op: GovernOp; org: string; nodeId: string; name?: string } = { op: op as GovernOp, org, nodeId };
+  if (flags.name !== undefined) {
+    if (op === 'remove-member' || op === 'remove-validator') throw new CliError(`--name: only names a node that joins (add-member, add-validator); leave it out for ${op}`);
+    action.name = nameFlag('--name', flags.name, 'the joining node\'s name');
+  }
+  const c = commonFlags(ctx, flags);
+  const keys = await openWallet(ctx, flags);
+  await signAndSubmit(ctx, flags, c, keys, { kind: 'govern', action });
 }

@@ -48,7 +48,7 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
       skipped.push(tx);
       continue;
     }
-    const r = applyTx(s, tx, { chainId: ctx.chainId, params: ctx.params, height, verifySignature: ctx.verifySignature }, noChanges());
+    const r = applyTx(s, tx, { chainId: ctx.chainId, params: ctx.params, height, consensus: ctx.consensus, verifySignature: ctx.verifySignature }, noChanges());
     if (!r.ok) {
       skipped.push(tx);
       continue;

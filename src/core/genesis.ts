@@ -4,6 +4,7 @@ import { addAmounts, formatAmount, MAX_AMOUNT, parseAmount } from './amount.ts';
 import { BLOCK_VERSION, blockHash, NO_PROPOSER, txRootOf } from './block.ts';
 import { canonicalBytes } from './encoding.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
+import { genesisMembership, genesisMembershipRecord, MEMBERSHIP_KEY } from './membership.ts';
 import { decodeBits } from './pow.ts';
 import { State } from './state.ts';
 import { CHAIN_ID_RE } from './tx.ts';
@@ -182,7 +183,10 @@ export function genesisDocumentHash(g: Genesis): Hash {
   return toHex(taggedHash(TAG.genesis, canonicalBytes(genesisToJson(g))));
 }
 
-/** The state a genesis starts with: allocations and admitted member accounts. */
+/**
+ * The state a genesis starts with: allocations, admitted member accounts and,
+ * for a permissioned network, the `~membership` record governance changes later.
+ */
 export function genesisState(g: Genesis): State {
   const accounts = new Map<Address, Account>();
   for (const a of g.alloc) accounts.set(a.address, { balance: a.balance, nonce: 0 });
@@ -194,6 +198,8 @@ export function genesisState(g: Genesis): State {
   }
   let s = State.empty();
   for (const [address, account] of accounts) s = s.withAccount(address, account);
+  const membership = genesisMembership(g);
+  if (membership !== undefined) s = s.withRecord(MEMBERSHIP_KEY, genesisMembershipRecord(membership));
   return s;
 }
 
@@ -227,7 +233,7 @@ export function buildGenesisBlock(g: Genesis): GenesisBlock {
   return { block, hash: blockHash(header), state };
 }
 
-/** Validator node ids of a permissioned genesis, in document order. */
+/** Validator node ids of a permissioned genesis, in document order (after governance, read validatorsForHeight). */
 export function genesisValidators(g: Genesis): string[] {
   return g.orgs.flatMap((o) => o.members.filter((m) => m.validator).map((m) => m.nodeId));
 }

@@ -12,4 +12,7 @@ export * from './pow.ts';
 export * from './header-rules.ts';
 export * from './transition.ts';
 export * from './genesis.ts';
+export * from './membership.ts';
+export * from './governance.ts';
+export * from './member-cert.ts';
 export * from './assemble.ts';

@@ -42,6 +42,18 @@ export function nextHistoryHash(prev: Hash, entry: RecordEntry): Hash {
   return toHex(taggedHash(TAG.recordHistory, fromHex(prev, 32), canonicalBytes(entry)));
 }
 
+/** A record after one more write: the owner stays the first writer and the history chain gains the entry. */
+export function recordAfterWrite(prev: RecordState | undefined, entry: RecordEntry): RecordState {
+  return {
+    value: entry.value,
+    owner: prev?.owner ?? entry.from,
+    updates: (prev?.updates ?? 0) + 1,
+    height: entry.height,
+    txId: entry.txId,
+    historyHash: nextHistoryHash(prev?.historyHash ?? ZERO_HASH, entry),
+  };
+}
+
 /** Recomputes a record's history hash from its full list of entries. */
 export function historyHashOf(entries: readonly RecordEntry[]): Hash {
   let h = ZERO_HASH;

@@ -1,9 +1,11 @@
-import { addressFromPublicKey, ZERO_HASH } from '../crypto/index.ts';
+import { addressFromPublicKey } from '../crypto/index.ts';
 import { addAmounts, formatAmount, subAmounts } from './amount.ts';
 import { blockSize, NO_PROPOSER, txRootOf } from './block.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
-import { State, nextHistoryHash } from './state.ts';
-import { txIdBytes, verifyTxSignature } from './tx.ts';
+import { activateScheduled, applyGovernTx } from './governance.ts';
+import { isReservedRecordKey } from './membership.ts';
+import { State, recordAfterWrite } from './state.ts';
+import { reservedKeyMessage, txIdBytes, verifyTxSignature } from './tx.ts';
 import type { Account, Address, Block, ChainParams, ConsensusParams, Hash, PowParams, RecordEntry, RecordState, SignedTx } from './types.ts';
 
 /** What applying transactions changed: before and after values, and new history entries. */
@@ -24,6 +26,12 @@ export interface TxContext {
   readonly params: ChainParams;
   /** Height of the block the transaction goes into. */
   readonly height: number;
+  /**
+   * Consensus parameters: governance transactions need them (the approval
+   * threshold, and PoW refuses governance). Without them a govern transaction
+   * is refused rather than judged with a guessed threshold.
+   */
+  readonly consensus?: ConsensusParams;
   /**
    * Signature check; callers that already verified a transaction (the mempool)
    * pass a cached check here. Defaults to a full Ed25519 verification.
@@ -80,18 +88,14 @@ function applySigned(t: Tracker, tx: SignedTx, id: Buffer, idHex: Hash, ctx: TxC
     const credited = addAmounts(to.balance, tx.amount);
     if (credited === undefined) return fail(ERR.OVERFLOW, `balance of ${tx.to} would exceed the largest amount`);
     t.setAccount(tx.to, { ...to, balance: credited });
-  } else {
-    const prev = t.state.record(tx.key);
+  } else if (tx.kind === 'record') {
+    // txFromJson refuses these keys too; this guards transactions built in code.
+    if (isReservedRecordKey(tx.key)) return fail(ERR.RECORD_KEY, reservedKeyMessage(tx.key));
     const entry: RecordEntry = { height: ctx.height, txId: idHex, from: sender, value: tx.value };
-    const rec: RecordState = {
-      value: tx.value,
-      owner: prev?.owner ?? sender,
-      updates: (prev?.updates ?? 0) + 1,
-      height: ctx.height,
-      txId: idHex,
-      historyHash: nextHistoryHash(prev?.historyHash ?? ZERO_HASH, entry),
-    };
-    t.setRecord(tx.key, rec, entry);
+    t.setRecord(tx.key, recordAfterWrite(t.state.record(tx.key), entry), entry);
+  } else {
+    const r = applyGovernTx(t, tx, idHex, sender, ctx.height, ctx.consensus);
+    if (!r.ok) return r;
   }
   return ok(tx.fee);
 }
@@ -162,7 +166,7 @@ export function computeBlockState(parent: State, block: Block, ctx: BlockContext
     first = 1;
   }
   const t = new Tracker(parent, noChanges());
-  const txCtx: TxContext = { chainId: ctx.chainId, params: ctx.params, height: header.height, verifySignature: ctx.verifySignature };
+  const txCtx: TxContext = { chainId: ctx.chainId, params: ctx.params, height: header.height, consensus: ctx.consensus, verifySignature: ctx.verifySignature };
   let fees = 0n;
   for (let i = first; i < txs.length; i++) {
     const tx = txs[i]!;
@@ -194,5 +198,7 @@ export function computeBlockState(parent: State, block: Block, ctx: BlockContext
     if (credited === undefined) return fail(ERR.OVERFLOW, `balance of ${payee} would exceed the largest amount`);
     t.setAccount(payee, { ...acct, balance: credited });
   }
+  // Last of all, so a change approved in this very block is scheduled before it is looked for.
+  activateScheduled(t, header.height);
   return ok({ state: t.state, changes: t.changes!, txIds, fees });
 }

@@ -2,13 +2,23 @@ import { addressError, addressFromPublicKey, isHex, isPublicKeyHex, sign, TAG, t
 import { formatAmount, parseAmount } from './amount.ts';
 import { canonicalJson, type JsonValue } from './encoding.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
-import type { Address, CoinbaseTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
+import { isReservedRecordKey, RESERVED_KEY_PREFIX } from './membership.ts';
+import type { Address, CoinbaseTx, GovernAction, GovernOp, GovernTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
 
 /** The JSON form of a transaction: amounts as decimal strings. */
 export type TxJson =
   | { kind: 'transfer'; chainId: string; from: string; nonce: number; fee: string; to: string; amount: string; sig: string }
   | { kind: 'record'; chainId: string; from: string; nonce: number; fee: string; key: string; value: JsonValue; sig: string }
+  | { kind: 'govern'; chainId: string; from: string; nonce: number; fee: string; action: GovernActionJson; sig: string }
   | { kind: 'coinbase'; chainId: string; height: number; to: string; amount: string };
+
+/** The JSON form of a governance action; `name` only when set. */
+export type GovernActionJson = { op: GovernOp; org: string; nodeId: string; name?: string };
+
+/** Every governance operation, in the order the docs list them. */
+export const GOVERN_OPS: readonly GovernOp[] = ['add-member', 'remove-member', 'add-validator', 'remove-validator'];
+/** Longest organisation or member name; the same bound genesis applies. */
+export const MAX_NAME_LENGTH = 64;
 
 export const CHAIN_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const RECORD_KEY_RE = /^[\x21-\x7e]+$/;
@@ -27,9 +37,49 @@ export function txToJson(tx: Tx | UnsignedTx): TxJson {
       if ('sig' in tx) j.sig = tx.sig;
       return j as TxJson;
     }
+    case 'govern': {
+      const j: Record<string, unknown> = { kind: 'govern', chainId: tx.chainId, from: tx.from, nonce: tx.nonce, fee: formatAmount(tx.fee), action: governActionToJson(tx.action) };
+      if ('sig' in tx) j.sig = tx.sig;
+      return j as TxJson;
+    }
     case 'coinbase':
       return { kind: 'coinbase', chainId: tx.chainId, height: tx.height, to: tx.to, amount: formatAmount(tx.amount) };
   }
+}
+
+/** The JSON form of a governance action (a fresh object, so callers may keep it). */
+export function governActionToJson(a: GovernAction): GovernActionJson {
+  const j: GovernActionJson = { op: a.op, org: a.org, nodeId: a.nodeId };
+  if (a.name !== undefined) j.name = a.name;
+  return j;
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 1 && v.length <= MAX_NAME_LENGTH;
+}
+
+/**
+ * Parses a governance action: exact fields (a `name` only on additions, where
+ * it names the joining node), a known op and a valid node id. Whether the
+ * change makes sense for the current membership is a state rule (governance.ts).
+ */
+export function governActionFromJson(json: unknown): Result<GovernAction> {
+  if (!isObject(json)) return fail(ERR.MALFORMED, 'govern "action" must be a JSON object {op, org, nodeId, name?}');
+  for (const k of Object.keys(json)) if (!['op', 'org', 'nodeId', 'name'].includes(k)) return fail(ERR.MALFORMED, `govern action: unknown field "${k}"`);
+  for (const k of ['op', 'org', 'nodeId']) if (!(k in json)) return fail(ERR.MALFORMED, `govern action: missing field "${k}"`);
+  const op = json.op;
+  if (typeof op !== 'string' || !(GOVERN_OPS as readonly string[]).includes(op)) {
+    return fail(ERR.BAD_GOVERNANCE_ACTION, `govern action op must be one of ${GOVERN_OPS.join(', ')}; got ${typeof op === 'string' ? JSON.stringify(op.slice(0, 32)) : typeof op}`);
+  }
+  if (!isName(json.org)) return fail(ERR.BAD_GOVERNANCE_ACTION, `govern action org must be an organisation name of 1-${MAX_NAME_LENGTH} characters`);
+  if (!isPublicKeyHex(json.nodeId)) return fail(ERR.BAD_GOVERNANCE_ACTION, 'govern action nodeId must be a node public key: 32 bytes of lowercase hex');
+  const action: { op: GovernOp; org: string; nodeId: string; name?: string } = { op: op as GovernOp, org: json.org, nodeId: json.nodeId };
+  if ('name' in json) {
+    if (op === 'remove-member' || op === 'remove-validator') return fail(ERR.BAD_GOVERNANCE_ACTION, `govern action ${op} takes no name (a name only labels a node that joins)`);
+    if (!isName(json.name)) return fail(ERR.BAD_GOVERNANCE_ACTION, `govern action name must be 1-${MAX_NAME_LENGTH} characters`);
+    action.name = json.name;
+  }
+  return ok(Object.freeze(action));
 }
 
 function unsignedJson(tx: Tx | UnsignedTx): Record<string, unknown> {
@@ -137,9 +187,11 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
       ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'to', 'amount', 'sig']
       : kind === 'record'
         ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'key', 'value', 'sig']
-        : kind === 'coinbase'
-          ? ['kind', 'chainId', 'height', 'to', 'amount']
-          : undefined;
+        : kind === 'govern'
+          ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'action', 'sig']
+          : kind === 'coinbase'
+            ? ['kind', 'chainId', 'height', 'to', 'amount']
+            : undefined;
   if (fields === undefined) return fail(ERR.MALFORMED, `unknown transaction kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 32)) : typeof kind}`);
   const keysErr = exactKeys(json, fields);
   if (keysErr !== undefined) return fail(ERR.MALFORMED, `${kind} transaction: ${keysErr}`);
@@ -168,16 +220,28 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
     const tx: TransferTx = { kind, ...base, to: json.to as Address, amount };
     return checkSize(tx, limits);
   }
+  if (kind === 'govern') {
+    const action = governActionFromJson(json.action);
+    if (!action.ok) return action;
+    const tx: GovernTx = { kind, ...base, action: action.value };
+    return checkSize(tx, limits);
+  }
   const key = json.key;
   if (typeof key !== 'string' || key.length === 0 || key.length > limits.maxRecordKeyLength || !RECORD_KEY_RE.test(key)) {
     return fail(ERR.RECORD_KEY, `record key must be 1-${limits.maxRecordKeyLength} printable ASCII characters without spaces`);
   }
+  if (isReservedRecordKey(key)) return fail(ERR.RECORD_KEY, reservedKeyMessage(key));
   const valueErr = recordValueError(json.value, limits.maxRecordValueBytes);
   if (valueErr !== undefined) return fail(ERR.RECORD_VALUE, valueErr);
   // Own a frozen copy of the value: the id is cached per transaction, so the
   // value must not change behind it if the caller reuses its input object.
   const tx: RecordTx = { kind: 'record', ...base, key, value: deepFreeze(structuredClone(json.value) as JsonValue) };
   return checkSize(tx, limits);
+}
+
+/** Why a record transaction may not write a reserved key. */
+export function reservedKeyMessage(key: string): string {
+  return `record key ${JSON.stringify(key.slice(0, 40))} starts with "${RESERVED_KEY_PREFIX}", which is reserved for membership and governance records; choose a key that does not`;
 }
 
 function deepFreeze<T>(v: T): T {

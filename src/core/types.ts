@@ -32,6 +32,34 @@ export interface RecordTx {
   readonly sig: string;
 }
 
+/** What a governance transaction asks for: a change to membership or to the validator set. */
+export type GovernOp = 'add-member' | 'remove-member' | 'add-validator' | 'remove-validator';
+
+/** A proposed membership change; its canonical JSON identifies the proposal. */
+export interface GovernAction {
+  readonly op: GovernOp;
+  /** The organisation the node belongs to (or joins). */
+  readonly org: string;
+  readonly nodeId: PublicKeyHex;
+  /** Name of a node that joins (add-member, add-validator of a new node); absent for removals. */
+  readonly name?: string;
+}
+
+/**
+ * Records the sender's organisation's approval of a governance action; once
+ * more than the genesis threshold of organisations approve, the change is
+ * scheduled (see core/governance.ts).
+ */
+export interface GovernTx {
+  readonly kind: 'govern';
+  readonly chainId: string;
+  readonly from: PublicKeyHex;
+  readonly nonce: number;
+  readonly fee: bigint;
+  readonly action: GovernAction;
+  readonly sig: string;
+}
+
 /** The first transaction of a PoW block: reward plus fees to the miner. Unsigned. */
 export interface CoinbaseTx {
   readonly kind: 'coinbase';
@@ -42,11 +70,11 @@ export interface CoinbaseTx {
   readonly amount: bigint;
 }
 
-export type SignedTx = TransferTx | RecordTx;
+export type SignedTx = TransferTx | RecordTx | GovernTx;
 export type Tx = SignedTx | CoinbaseTx;
 
 /** A transaction before signing. */
-export type UnsignedTx = Omit<TransferTx, 'sig'> | Omit<RecordTx, 'sig'>;
+export type UnsignedTx = Omit<TransferTx, 'sig'> | Omit<RecordTx, 'sig'> | Omit<GovernTx, 'sig'>;
 
 /** Block header: the block hash is double SHA-256 of its binary encoding. */
 export interface BlockHeader {

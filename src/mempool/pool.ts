@@ -1,5 +1,6 @@
 import {
   addAmounts,
+  checkGovernTx,
   ERR,
   fail,
   formatAmount,
@@ -122,6 +123,11 @@ export class Mempool {
       spend = s;
     }
     if (spend > acct.balance) return fail(ERR.INSUFFICIENT_FUNDS, `sender ${sender} has ${formatAmount(acct.balance)}, pending transactions need ${formatAmount(spend)}`);
+    // A govern transaction that cannot apply would never leave the pool and would hold up the sender's later nonces.
+    if (tx.kind === 'govern') {
+      const g = checkGovernTx(state, tx, sender);
+      if (!g.ok) return g;
+    }
     if (this.byId.size >= this.opts.maxTxs && existing === undefined) {
       const victim = this.cheapestTail();
       if (victim === undefined || compareFeeRate(victim, entry) >= 0) return fail(ERR.MEMPOOL_FULL, 'the mempool is full and this transaction pays less per byte than any it could displace');
@@ -213,6 +219,7 @@ export class Mempool {
         else if (nonce > acct.nonce + this.opts.maxNonceGap) reason = 'invalid';
         else if (now - e.addedAt > this.opts.expiryMs) reason = 'expired';
         else if (this.opts.params.membersOnly && acct.org === undefined) reason = 'invalid';
+        else if (e.tx.kind === 'govern' && !checkGovernTx(state, e.tx, sender).ok) reason = 'invalid';
         else {
           const s = spend + (e.tx.kind === 'transfer' ? e.tx.amount + e.tx.fee : e.tx.fee);
           if (s > acct.balance) reason = 'invalid';

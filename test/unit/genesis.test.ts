@@ -144,7 +144,15 @@ describe('genesis state and block', () => {
     assert.deepEqual(s.account(addr(2)), { balance: 0n, nonce: 0, org: 'globex' });
     assert.deepEqual(s.account(addr(3)), { balance: 0n, nonce: 0, org: 'globex' });
     assert.equal(s.hasAccount(addr(4)), false);
-    assert.equal(s.size, 3);
+    // Three accounts and the ~membership record.
+    assert.equal(s.size, 4);
+    assert.deepEqual(s.record('~membership')?.value, {
+      orgs: [
+        { name: 'acme', orgKey: pk(20), members: [{ name: 'a1', nodeId: pk(10), validator: true, bootstrap: true }, { name: 'a2', nodeId: pk(11), validator: false, bootstrap: false }] },
+        { name: 'globex', members: [{ name: 'g1', nodeId: pk(12), validator: true, bootstrap: false }] },
+      ],
+    });
+    assert.equal(genesisState(parse(publicDoc())).record('~membership'), undefined);
   });
 
   test('block 0: height 0, prevHash = document hash, state root, empty tx root, bits', () => {
