@@ -1,5 +1,5 @@
 /** Runs the benchmarks named on the command line (all when none): `npm run bench -- mining`. */
-const ALL = ['admission', 'mining', 'p2p', 'sync', 'propagation', 'memory'] as const;
+const ALL = ['admission', 'mining', 'p2p', 'sync', 'propagation', 'memory', 'bft'] as const;
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of chosen.length > 0 ? chosen : ALL) {
   if (!(ALL as readonly string[]).includes(name)) {

@@ -1,13 +1,14 @@
 /** What every route module receives: the node and the API's resolved options. */
 import type { Logger } from '../node/logger.ts';
 import type { PeerchainNode } from '../node/node.ts';
-import type { P2pStats, PeersApi } from './types.ts';
+import type { ConsensusApi, P2pStats, PeersApi } from './types.ts';
 
 /** Shared state of one running API. */
 export interface ApiContext {
   readonly node: PeerchainNode;
   readonly peers: PeersApi | undefined;
   readonly stats: (() => P2pStats) | undefined;
+  readonly consensus: ConsensusApi | undefined;
   readonly log: Logger | undefined;
   readonly mineTimeoutMs: number;
   /** Aborted when the server closes, so long waits (mining) end at once. */

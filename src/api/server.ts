@@ -10,6 +10,7 @@ import { ApiError, clientErrorHandler, installErrorHandlers } from './errors.ts'
 import { metricsRoute } from './metrics.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { chainRoutes } from './routes/chain.ts';
+import { consensusRoutes } from './routes/consensus.ts';
 import { mineRoutes } from './routes/mine.ts';
 import { peerRoutes } from './routes/peers.ts';
 import { txRoutes } from './routes/txs.ts';
@@ -64,6 +65,7 @@ function buildApp(ctx: ApiContext, opts: ApiOptions, bodyLimit: number): Fastify
   accountRoutes(app, ctx);
   mineRoutes(app, ctx);
   peerRoutes(app, ctx);
+  consensusRoutes(app, ctx);
   metricsRoute(app, ctx);
   return app;
 }
@@ -77,7 +79,7 @@ export async function startApi(node: PeerchainNode, opts: ApiOptions): Promise<A
   checkOptions(opts);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const closing = new AbortController();
-  const ctx: ApiContext = { node, peers: opts.peers, stats: opts.stats, log: opts.log, mineTimeoutMs: opts.mineTimeoutMs ?? DEFAULT_MINE_TIMEOUT_MS, closing: closing.signal };
+  const ctx: ApiContext = { node, peers: opts.peers, stats: opts.stats, consensus: opts.consensus, log: opts.log, mineTimeoutMs: opts.mineTimeoutMs ?? DEFAULT_MINE_TIMEOUT_MS, closing: closing.signal };
   const app = buildApp(ctx, opts, bodyLimit);
   const events = attachEventStream(app.server, node, opts.events, opts.log);
   // Fastify listens on every address "localhost" resolves to, but the event stream hooks the main server only.

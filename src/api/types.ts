@@ -46,6 +46,48 @@ export interface EventStreamOptions {
 }
 
 /** How to start the API. */
+/** `POST /api/txs/batch`: one result per transaction, in order. */
+export interface SubmitBatchView {
+  accepted: number;
+  results: ({ id: string } | { error: { code: string; message: string } })[];
+}
+
+/** A vote as the consensus views show it: who voted for what. */
+export interface VoteView {
+  readonly validator: string;
+  readonly blockHash: string | null;
+}
+
+/** GET /api/consensus on a BFT network. */
+export interface ConsensusView {
+  readonly type: 'bft';
+  readonly height: number;
+  readonly round: number;
+  readonly step: string;
+  readonly validator: boolean;
+  readonly validators: readonly string[];
+  readonly proposer: string | undefined;
+  readonly lockedRound: number;
+  readonly prevotes: readonly VoteView[];
+  readonly precommits: readonly VoteView[];
+  readonly lastCommit: { readonly height: number; readonly round: number; readonly signers: number } | undefined;
+}
+
+/** Two conflicting votes signed by one validator. */
+export interface EvidenceView {
+  readonly validator: string;
+  readonly height: number;
+  readonly round: number;
+  readonly type: string;
+  readonly blockHashes: readonly (string | null)[];
+}
+
+/** What the consensus routes read (BFT networks only). */
+export interface ConsensusApi {
+  status(): ConsensusView;
+  evidence(): readonly EvidenceView[];
+}
+
 export interface ApiOptions {
   readonly host: string;
   readonly port: number;
@@ -53,6 +95,7 @@ export interface ApiOptions {
   readonly token?: string;
   readonly peers?: PeersApi;
   readonly stats?: () => P2pStats;
+  readonly consensus?: ConsensusApi;
   readonly log?: Logger;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimit?: number;

@@ -4,7 +4,10 @@ import {
   blockHash,
   buildGenesisBlock,
   ERR,
+  fail,
+  ok,
   txRootOf,
+  type Result,
   type Block,
   type BlockContext,
   type BlockHeader,
@@ -235,6 +238,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       this.emit('invalid', { hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' }, from });
       return { status: 'invalid', hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' } };
     }
+    if (this.rules.final === true) {
+      const gated = this.finalityGate(block, hash, entry, from);
+      if (gated !== undefined) return gated;
+    }
     if (entry === undefined) {
       const parent = this.index.get(block.header.prevHash);
       if (parent === undefined) {
@@ -267,6 +274,49 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     await this.adoptOrphans(hash);
     return result;
+  }
+
+  /**
+   * Under finality a block joins only on top of the tip: one below it conflicts
+   * with a committed block, one further ahead waits with the orphans. Its
+   * certificate is checked here, against the tip's state. A bad certificate
+   * does not mark the hash invalid, since the hash does not cover it: anyone
+   * could otherwise poison a committed block by sending it with a bad one.
+   */
+  private finalityGate(block: Block, hash: Hash, entry: IndexEntry | undefined, from?: string): SubmitResult | undefined {
+    const parent = entry?.parent ?? this.index.get(block.header.prevHash);
+    if (parent === undefined) return undefined;
+    if (parent !== this.tip) {
+      if (this.index.isMain(parent)) {
+        const error: RuleError = { code: ERR.CONFLICTS_FINAL, message: `block ${hash} conflicts with the committed block at height ${parent.height + 1}` };
+        this.emit('invalid', { hash, error, from });
+        return { status: 'invalid', hash, error };
+      }
+      this.addOrphan({ block, hash, from });
+      return { status: 'orphan', hash, missing: parent.hash };
+    }
+    const c = this.rules.checkCommit?.(block, this.current);
+    if (c !== undefined && !c.ok) {
+      this.emit('invalid', { hash, error: c.error, from });
+      return { status: 'invalid', hash, error: c.error };
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a candidate child of the tip without connecting it: header rules and
+   * the full transition against the tip's state (what a BFT validator runs
+   * before it prevotes a proposal).
+   */
+  checkCandidate(block: Block): Result<void> {
+    const tip = this.tip;
+    if (block.header.prevHash !== tip.hash) return fail(ERR.BAD_PREV_HASH, `block builds on ${block.header.prevHash}, the tip is ${tip.hash}`);
+    const h = this.rules.checkHeader(block.header, tip, this.index, this.opts.now());
+    if (!h.ok) return h;
+    const b = this.rules.checkBody(block, tip);
+    if (!b.ok) return b;
+    const r = applyBlock(this.current, block, this.ctx);
+    return r.ok ? ok(undefined) : r;
   }
 
   private reject(hash: Hash, error: RuleError, from?: string): SubmitResult {

@@ -3,3 +3,4 @@ export * from './block-index.ts';
 export * from './rules.ts';
 export * from './chain.ts';
 export * from './sync.ts';
+export * from './bft-rules.ts';

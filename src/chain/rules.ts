@@ -1,4 +1,4 @@
-import { checkHeader, decodeBits, MEDIAN_TIME_SPAN, workForTarget, type Block, type BlockHeader, type Genesis, type PowParams, type Result } from '../core/index.ts';
+import { checkHeader, decodeBits, MEDIAN_TIME_SPAN, workForTarget, type Block, type BlockHeader, type Genesis, type PowParams, type Result, type State } from '../core/index.ts';
 import { ok } from '../core/index.ts';
 import { requiredBits } from '../consensus/pow/difficulty.ts';
 import type { BlockIndex, IndexEntry } from './block-index.ts';
@@ -11,6 +11,27 @@ export interface ChainRules {
   checkHeader(header: BlockHeader, parent: IndexEntry, index: BlockIndex, now: number): Result<void>;
   /** Checks that need the body beyond the state transition (e.g. a BFT commit certificate). */
   checkBody(block: Block, parent: IndexEntry): Result<void>;
+  /**
+   * Finality (BFT): a connected block is never disconnected, and a block may
+   * only join on top of the tip, where `checkCommit` sees its parent's state.
+   */
+  readonly final?: boolean;
+  /** BFT: checks the block's commit certificate against the state it builds on. */
+  checkCommit?(block: Block, parentState: State): Result<void>;
+}
+
+/** Context checks shared by every consensus: link, median time past, clock, and (PoW) target. */
+export function headerInContext(genesis: Genesis, header: BlockHeader, parent: IndexEntry, index: BlockIndex, now: number, expectedBits?: number): Result<void> {
+  return checkHeader(header, {
+    chainId: genesis.chainId,
+    consensus: genesis.consensus,
+    parentHash: parent.hash,
+    parentHeight: parent.height,
+    recentTimestamps: recentTimestamps(parent, index),
+    now,
+    maxFutureMs: genesis.params.maxFutureMs,
+    expectedBits,
+  });
 }
 
 function recentTimestamps(parent: IndexEntry, index: BlockIndex): number[] {
@@ -35,16 +56,7 @@ export function powRules(genesis: Genesis): ChainRules {
       return t === undefined ? 0n : workForTarget(t);
     },
     checkHeader(header, parent, index, now) {
-      return checkHeader(header, {
-        chainId: genesis.chainId,
-        consensus: pow,
-        parentHash: parent.hash,
-        parentHeight: parent.height,
-        recentTimestamps: recentTimestamps(parent, index),
-        now,
-        maxFutureMs: genesis.params.maxFutureMs,
-        expectedBits: expectedBitsAfter(pow, parent, index),
-      });
+      return headerInContext(genesis, header, parent, index, now, expectedBitsAfter(pow, parent, index));
     },
     checkBody() {
       return ok(undefined);

@@ -5,9 +5,20 @@ import { createLogger } from '../node/logger.ts';
 import { NodeRuntime } from '../node/runtime.ts';
 import { join } from 'node:path';
 import type { CliContext } from './context.ts';
-import { CliError } from './errors.ts';
+import { badValue, CliError } from './errors.ts';
+import { fromEnv, type Sourced } from './config.ts';
+import type { BftFault } from '../consensus/bft/index.ts';
 import { resolveNodeSettings, type NodeFlags } from './node-config.ts';
 import { startProgress } from './progress.ts';
+
+/** Reads PEERCHAIN_FAULT: "byzantine" or "crash-after-precommit:H". */
+function parseFault(v: Sourced<string> | undefined): BftFault | undefined {
+  if (v === undefined) return undefined;
+  if (v.value === 'byzantine') return { byzantine: true };
+  const m = /^crash-after-precommit:(\d{1,15})$/.exec(v.value);
+  if (m !== null) return { crashAfterPrecommitAt: Number(m[1]) };
+  throw badValue(v.source, v.value, '"byzantine" or "crash-after-precommit:HEIGHT"');
+}
 
 /** Runs one node until SIGINT or SIGTERM. */
 export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> {
@@ -33,7 +44,10 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     }
   }
   if (s.mine && genesis.consensus.type !== 'pow') throw new CliError(`--mine: a ${genesis.network} network does not mine; its validators produce blocks`);
+  const fault = parseFault(fromEnv(ctx.env, 'PEERCHAIN_FAULT'));
+  if (fault !== undefined && genesis.consensus.type !== 'bft') throw new CliError('PEERCHAIN_FAULT: fault modes exist for BFT validators only');
   const log = createLogger({ level: s.logLevel, name: s.name });
+  if (fault !== undefined) log.warn({ fault }, 'FAULT MODE: this node misbehaves on purpose (tests only)');
   const rt = await NodeRuntime.start({
     name: s.name,
     dataDir: s.dataDir,
@@ -48,6 +62,7 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     mine: genesis.consensus.type === 'pow' ? { threads: s.mineThreads, continuous: s.mine, coinbase: s.coinbase } : undefined,
     discoverLan: s.discoverLan,
     bootstrap: s.bootstrap,
+    fault,
   });
   ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);
   ctx.out.line(`  peers: ${rt.net.listenAddresses().join(' ') || '(not listening)'}`);

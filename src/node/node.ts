@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Chain, expectedBitsAfter, powRules, type ChainRules } from '../chain/index.ts';
+import { bftRules, Chain, expectedBitsAfter, powRules, type ChainRules } from '../chain/index.ts';
 import {
   assembleBlock,
   blockHash,
@@ -105,7 +105,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   static async create(opts: NodeOptions): Promise<PeerchainNode> {
     const now = opts.now ?? Date.now;
     let mempool: Mempool | undefined;
-    const rules: ChainRules = powRules(opts.genesis);
+    const rules: ChainRules = opts.genesis.consensus.type === 'pow' ? powRules(opts.genesis) : bftRules(opts.genesis);
     const chain = await Chain.open(opts.store, opts.genesis, rules, {
       now,
       // Transactions this node already verified on admission are not verified twice.
@@ -175,6 +175,27 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     this.emit('tx', { id, kind: tx.kind, from });
     this.scheduleRetemplate();
     return ok({ id });
+  }
+
+  /**
+   * Builds this node's BFT proposal on the tip: the best-paying transactions
+   * that fit, fees to this node, undefined if assembly fails.
+   */
+  buildProposal(height: number): Block | undefined {
+    const tip = this.chain.tip;
+    if (height !== tip.height + 1 || this.genesis.consensus.type !== 'bft') return undefined;
+    const state = this.chain.state;
+    const r = assembleBlock(
+      state,
+      this.mempool.select(state, this.genesis.params.maxBlockTxs),
+      { parentHash: tip.hash, parentHeight: tip.height, timestamp: Math.max(this.now(), tip.header.timestamp + 1), proposer: this.key.publicKey },
+      { chainId: this.genesis.chainId, params: this.genesis.params, consensus: this.genesis.consensus, verifySignature: () => true },
+    );
+    if (!r.ok) {
+      this.opts.log.error({ code: r.error.code }, `cannot assemble a proposal: ${r.error.message}`);
+      return undefined;
+    }
+    return r.value.block;
   }
 
   /** Offers a block (from a peer or the miner). */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { startApi, type ApiServer, type PeersApi } from '../api/index.ts';
+import { startApi, type ApiServer, type ConsensusApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
 import { blockFromJson, blockHash, blockToJson, ERR, genesisMembers, headerFromJson, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
+import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
 import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
 import { LevelStore, type Store } from '../storage/index.ts';
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: string };
   readonly discoverLan?: boolean;
   readonly bootstrap?: boolean;
+  /** Test-only BFT fault mode (PEERCHAIN_FAULT). */
+  readonly fault?: BftFault;
   /** A store to use instead of LevelDB under dataDir/chain (tests). */
   readonly store?: Store;
   readonly now?: () => number;
@@ -44,6 +47,32 @@ function metaPersistence(store: Store, name: string): Persistence {
 }
 
 /**
+ * Who a node may link with. Public: anyone. Private: any member (hybrid P2P,
+ * the bootstrap introduces them). Consortium (super-peer): validators link
+ * with each other and with their own organisation's members; an ordinary
+ * member links only with its organisation's validators and dials only the
+ * peers it was given.
+ */
+export function linkPolicy(genesis: Genesis, self: string): { allows?: (nodeId: string) => boolean; targetOutbound?: number } {
+  if (genesis.network === 'public') return {};
+  const members = new Set(genesisMembers(genesis));
+  if (genesis.network === 'private') return { allows: (id) => members.has(id) };
+  const info = new Map<string, { org: string; validator: boolean }>();
+  for (const o of genesis.orgs) for (const m of o.members) info.set(m.nodeId, { org: o.name, validator: m.validator });
+  const me = info.get(self);
+  return {
+    allows: (id) => {
+      const peer = info.get(id);
+      if (peer === undefined) return false;
+      if (me === undefined) return peer.validator;
+      if (me.validator && peer.validator) return true;
+      return (me.validator || peer.validator) && me.org === peer.org;
+    },
+    targetOutbound: me?.validator === true ? undefined : 0,
+  };
+}
+
+/**
  * One running node: storage, the node core, the P2P network with gossip and
  * sync, and the HTTP API, started and stopped together. The CLI's `peerchain
  * node` and in-process tests both use it.
@@ -51,6 +80,9 @@ function metaPersistence(store: Store, name: string): Persistence {
 export class NodeRuntime {
   private apiServer: ApiServer | undefined;
   private readonly peerHeights = new Map<string, number>();
+  private bft: BftEngine | undefined;
+  private wal: Wal | undefined;
+  private readonly evidence: Evidence[] = [];
   private stopped = false;
 
   private constructor(
@@ -71,14 +103,15 @@ export class NodeRuntime {
       await store.close();
       throw e;
     }
-    const members = opts.genesis.network === 'public' ? undefined : new Set(genesisMembers(opts.genesis));
+    const policy = linkPolicy(opts.genesis, opts.key.publicKey);
     const net = new P2PNetwork({
       keys: opts.key,
       network: opts.genesis.network,
       chainId: opts.genesis.chainId,
       genesisHash: node.chain.genesisHash,
       head: () => ({ height: node.chain.height, tip: node.chain.tip.hash }),
-      isMember: members === undefined ? undefined : (id) => members.has(id),
+      isMember: policy.allows,
+      targetOutbound: policy.targetOutbound,
       host: opts.host,
       wsPort: opts.wsPort,
       tcpPort: opts.tcpPort,
@@ -124,11 +157,13 @@ export class NodeRuntime {
     rt = new NodeRuntime(node, net, gossip, sync, opts);
     rt.wire(store);
     try {
+      if (opts.genesis.consensus.type === 'bft') rt.startBft();
       await net.start();
       gossip.start();
       sync.start();
       node.start();
-      if (opts.api !== undefined) rt.apiServer = await startApi(node, { ...opts.api, peers: rt.peersApi(), stats: () => net.stats(), log: opts.log });
+      rt.bft?.start();
+      if (opts.api !== undefined) rt.apiServer = await startApi(node, { ...opts.api, peers: rt.peersApi(), stats: () => net.stats(), consensus: rt.consensusApi(), log: opts.log });
     } catch (e) {
       await rt.stop();
       throw e;
@@ -152,10 +187,109 @@ export class NodeRuntime {
     if (this.stopped) return;
     this.stopped = true;
     await this.apiServer?.close().catch(() => undefined);
+    this.bft?.stop();
+    this.wal?.close();
     this.sync.stop();
     this.gossip.stop();
     await this.net.stop().catch(() => undefined);
     await this.node.stop();
+  }
+
+  /** BFT consensus status (undefined on a PoW network). */
+  consensusStatus(): ReturnType<BftEngine['status']> | undefined {
+    return this.bft?.status();
+  }
+
+  /** Equivocation evidence this node has seen, newest last. */
+  evidenceSeen(): readonly Evidence[] {
+    return this.evidence;
+  }
+
+  private startBft(): void {
+    const { node, net, gossip, opts } = this;
+    const bft = opts.genesis.consensus;
+    if (bft.type !== 'bft') return;
+    const { wal, contents } = Wal.open(join(opts.dataDir, 'consensus', 'wal.ndjson'));
+    if (contents.skipped > 0) opts.log.warn({ skipped: contents.skipped }, 'WAL: ignored lines that did not parse (a torn last write)');
+    this.wal = wal;
+    const toJson = (m: BftWire): { type: 'BFT_PROPOSAL'; payload: { proposal: Record<string, unknown>; block: Record<string, unknown> } } | { type: 'BFT_VOTE'; payload: { vote: Record<string, unknown> } } =>
+      m.kind === 'proposal'
+        ? { type: 'BFT_PROPOSAL', payload: { proposal: { ...m.proposal }, block: blockToJson(m.block) as unknown as Record<string, unknown> } }
+        : { type: 'BFT_VOTE', payload: { vote: { ...m.vote } } };
+    const validators = () => validatorSetFor(node.chain.state, opts.genesis);
+    this.bft = new BftEngine(
+      {
+        chainId: opts.genesis.chainId,
+        keys: opts.key,
+        params: bft,
+        log: opts.log,
+        now: opts.now,
+        tip: () => ({ height: node.chain.height, hash: node.chain.tip.hash, timestamp: node.chain.tip.header.timestamp }),
+        validators,
+        pendingTxs: () => node.mempool.size,
+        buildBlock: (height) => node.buildProposal(height),
+        checkBlock: (block) => node.chain.checkCandidate(block),
+        commit: async (block) => {
+          const r = await node.submitBlock(block);
+          if (r.status === 'connected') gossip.announce('block', r.hash);
+          else if (r.status === 'invalid') opts.log.error({ hash: r.hash, code: r.error.code }, `own commit refused: ${r.error.message}`);
+        },
+        broadcast: (m, except) => {
+          const w = toJson(m);
+          if (w.type === 'BFT_PROPOSAL') net.broadcast('BFT_PROPOSAL', w.payload, except);
+          else net.broadcast('BFT_VOTE', w.payload, except);
+        },
+        sendTo: (peer, m) => {
+          const w = toJson(m);
+          if (w.type === 'BFT_PROPOSAL') net.send(peer, 'BFT_PROPOSAL', w.payload);
+          else net.send(peer, 'BFT_VOTE', w.payload);
+        },
+        validatorPeers: () => {
+          const set = validators();
+          return net.peerIds().filter((id) => set.has(id));
+        },
+        onEvidence: (e) => this.recordEvidence(e, undefined),
+        fault: opts.fault,
+        crash: () => process.kill(process.pid, 'SIGKILL'),
+      },
+      wal,
+      contents,
+    );
+    const engine = this.bft;
+    node.chain.on('tip', () => engine.onTip());
+    node.on('tx', () => engine.onTxs());
+    net.on('peer:connected', (p) => engine.onPeerConnected(p.id));
+    net.on('BFT_PROPOSAL', (p, from) => {
+      const b = blockFromJson(p.block, opts.genesis.params);
+      if (!b.ok || !isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
+      if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.value }, from)) net.penalize(from, 20, 'invalid BFT proposal');
+    });
+    net.on('EVIDENCE', (p, from) => {
+      // Checked against the current set: evidence from an old height with another set is dropped, not punished.
+      if (verifyEvidence(p.evidence, validators(), opts.genesis.chainId)) this.recordEvidence(p.evidence, from);
+    });
+    net.on('BFT_VOTE', (p, from) => {
+      if (!isWellFormedVote(p.vote)) return net.penalize(from, 20, 'malformed BFT vote');
+      if (!engine.onMessage({ kind: 'vote', vote: p.vote }, from)) net.penalize(from, 20, 'invalid BFT vote');
+    });
+  }
+
+  private recordEvidence(e: Evidence, from: string | undefined): void {
+    const key = e.voteA.signature + e.voteB.signature;
+    if (this.evidence.some((x) => x.voteA.signature + x.voteB.signature === key)) return;
+    this.evidence.push(e);
+    if (this.evidence.length > 1000) this.evidence.shift();
+    this.net.broadcast('EVIDENCE', { evidence: { voteA: { ...e.voteA }, voteB: { ...e.voteB } } }, from);
+  }
+
+  private consensusApi(): ConsensusApi | undefined {
+    const bft = this.bft;
+    if (bft === undefined) return undefined;
+    return {
+      status: () => ({ type: 'bft', ...bft.status() }),
+      evidence: () =>
+        this.evidence.map((e) => ({ validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, type: e.voteA.type, blockHashes: [e.voteA.blockHash, e.voteB.blockHash] })),
+    };
   }
 
   private peersApi(): PeersApi {

@@ -22,6 +22,8 @@ export const LIMITS = {
   blocksPerMessage: 128,
   agent: 128,
   reasonMessage: 512,
+  /** Largest HELLO memberCert, as JSON text. */
+  memberCertBytes: 16 * 1024,
   /** Deepest nesting accepted inside opaque tx/block JSON. */
   opaqueDepth: 32,
 } as const;
@@ -42,6 +44,10 @@ export const DISCONNECT_REASONS = [
   'shutdown',
   'too-many-peers',
   'banned',
+  /** TLS link whose peer certificate key is not the node id in its HELLO (or no certificate). */
+  'cert-mismatch',
+  /** A plaintext link to a node that only accepts TLS. */
+  'tls-required',
 ] as const;
 export type KnownDisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
@@ -77,6 +83,22 @@ const opaqueObject = z.custom<Record<string, unknown>>(
 
 const ids = (max: number) => z.array(hash).max(max);
 
+// The membership credential in HELLO: opaque here (the membership hook judges it), but bounded.
+const memberCert = z.custom<Record<string, unknown>>(
+  (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !jsonDepthWithin(v, LIMITS.opaqueDepth)) return false;
+    let text: string;
+    try {
+      // Parsed JSON always stringifies; a value built in code may not (BigInt), and must not throw here.
+      text = JSON.stringify(v);
+    } catch {
+      return false;
+    }
+    return text.length * 3 <= LIMITS.memberCertBytes || Buffer.byteLength(text) <= LIMITS.memberCertBytes;
+  },
+  `must be a JSON object of at most ${LIMITS.memberCertBytes} bytes`,
+);
+
 /** Payload schemas by message type. */
 export const payloadSchemas = {
   HELLO: z.strictObject({
@@ -90,6 +112,7 @@ export const payloadSchemas = {
     tip: hash,
     challenge: hash,
     agent: z.string().max(LIMITS.agent),
+    memberCert: memberCert.optional(),
   }),
   HELLO_ACK: z.strictObject({ signature: z.string().regex(/^[0-9a-f]{128}$/, 'must be 64 bytes of lowercase hex') }),
   DISCONNECT: z.strictObject({
@@ -113,6 +136,10 @@ export const payloadSchemas = {
   HEADERS: z.strictObject({ headers: z.array(opaqueObject).max(LIMITS.headers) }),
   GET_BLOCKS: z.strictObject({ hashes: ids(LIMITS.blocksPerMessage) }),
   BLOCKS: z.strictObject({ blocks: z.array(opaqueObject).max(LIMITS.blocksPerMessage) }),
+  // BFT consensus: the consensus layer checks the proposal, vote and block inside.
+  BFT_PROPOSAL: z.strictObject({ proposal: opaqueObject, block: opaqueObject }),
+  BFT_VOTE: z.strictObject({ vote: opaqueObject }),
+  EVIDENCE: z.strictObject({ evidence: opaqueObject }),
 } as const;
 
 type Schemas = typeof payloadSchemas;

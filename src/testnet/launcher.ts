@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 /** A node of a local testnet. */
 export interface TestnetNode {
   readonly name: string;
+  /** Roles from node.json: peer, bootstrap, validator, member. */
+  readonly roles: readonly string[];
+  readonly org: string | undefined;
   readonly dataDir: string;
   readonly wsPort: number;
   readonly tcpPort: number;
@@ -29,7 +32,11 @@ export interface TestnetOptions {
   readonly readyTimeoutMs?: number;
   /** Names of the nodes that mine continuously (default: every node of a public network). */
   readonly miners?: readonly string[];
-  /** 'mesh' links each node to every node started before it; 'none' starts them unlinked. */
+  /** Extra environment variables per node name (e.g. PEERCHAIN_FAULT for fault tests). */
+  readonly env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Extra node runtime flags per node name (e.g. --cpu-prof for a bench). */
+  readonly execArgv?: Readonly<Record<string, readonly string[]>>;
+  /** 'mesh' links the nodes by the network's topology (see topologyPeers); 'none' starts them unlinked. */
   readonly topology?: 'mesh' | 'none';
 }
 
@@ -38,7 +45,38 @@ const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
 interface NodeFileLite {
   name: string;
   roles?: string[];
+  org?: string;
   ports: { ws: number; tcp: number; api: number };
+}
+
+interface Placed {
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly org: string | undefined;
+  readonly wsPort: number;
+  readonly tcpPort: number;
+}
+
+/**
+ * Whom node i dials, by the network's topology (links mix ws and tcp):
+ * public, a mesh of everyone started before it; private (hybrid), only the
+ * bootstrap nodes, which introduce the members to each other; consortium
+ * (super-peer), validators mesh with the validators before them and members
+ * attach to their own organisation's validators.
+ */
+export function topologyPeers(network: string, nodes: readonly Placed[], i: number): string[] {
+  const me = nodes[i]!;
+  const addr = (p: Placed, j: number): string => ((i + j) % 2 === 0 ? `ws://127.0.0.1:${p.wsPort}` : `tcp://127.0.0.1:${p.tcpPort}`);
+  const pick = (want: (p: Placed, j: number) => boolean): string[] => nodes.flatMap((p, j) => (j !== i && want(p, j) ? [addr(p, j)] : []));
+  if (network === 'private') {
+    if (me.roles.includes('bootstrap')) return pick((p, j) => j < i && p.roles.includes('bootstrap'));
+    return pick((p) => p.roles.includes('bootstrap'));
+  }
+  if (network === 'consortium') {
+    if (me.roles.includes('validator')) return pick((p, j) => j < i && p.roles.includes('validator'));
+    return pick((p) => p.roles.includes('validator') && p.org === me.org);
+  }
+  return pick((_p, j) => j < i);
 }
 
 /**
@@ -49,12 +87,20 @@ interface NodeFileLite {
 export class Testnet {
   readonly nodes: TestnetNode[];
   private stopping = false;
+  private readonly env = new Map<string, Readonly<Record<string, string>>>();
 
   private constructor(
     nodes: TestnetNode[],
     private readonly o: TestnetOptions,
   ) {
     this.nodes = nodes;
+    for (const [name, env] of Object.entries(o.env ?? {})) this.env.set(name, env);
+  }
+
+  /** Replaces a node's extra environment for its next start. */
+  setEnv(name: string, env: Readonly<Record<string, string>>): void {
+    this.node(name);
+    this.env.set(name, env);
   }
 
   /** Reads DIR's node folders and starts every node; resolves once every API answers. */
@@ -67,6 +113,8 @@ export class Testnet {
       const ports = o.basePort === undefined ? file.ports : { ws: o.basePort + i, tcp: o.basePort + 100 + i, api: o.basePort + 200 + i };
       return {
         name,
+        roles: file.roles ?? [],
+        org: file.org,
         dataDir: join(dir, 'nodes', name),
         wsPort: ports.ws,
         tcpPort: ports.tcp,
@@ -74,10 +122,9 @@ export class Testnet {
         apiUrl: `http://127.0.0.1:${ports.api}`,
       };
     });
-    // Each node dials every node started before it (mixing ws and tcp links): a full mesh for small networks.
     const nodes: TestnetNode[] = base.map((n, i) => ({
       ...n,
-      peers: o.topology === 'none' ? [] : base.slice(0, i).map((p, j) => ((i + j) % 2 === 0 ? `ws://127.0.0.1:${p.wsPort}` : `tcp://127.0.0.1:${p.tcpPort}`)),
+      peers: o.topology === 'none' ? [] : topologyPeers(genesis.network, base, i),
       mine: genesis.network === 'public' && (o.miners === undefined || o.miners.includes(n.name)),
       process: undefined,
     }));
@@ -122,11 +169,11 @@ export class Testnet {
   }
 
   private spawnNode(n: TestnetNode): void {
-    const args = [BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
+    const args = [...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
     for (const p of n.peers) args.push('--peer', p);
     if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
     args.push('--log-level', this.o.logLevel ?? 'info');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERCHAIN_PEERS: '' } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERCHAIN_PEERS: '', PEERCHAIN_FAULT: '', ...this.env.get(n.name) } });
     n.process = child;
     const onLine = this.o.onLine;
     for (const stream of [child.stdout, child.stderr]) {

@@ -36,6 +36,9 @@ const valid: Record<MessageType, unknown> = {
   HEADERS: { headers: [{ height: 1 }, { height: 2 }] },
   GET_BLOCKS: { hashes: [H('6')] },
   BLOCKS: { blocks: [{ header: {}, txs: [] }] },
+  BFT_PROPOSAL: { proposal: { height: 1, round: 0 }, block: { header: {}, txs: [] } },
+  BFT_VOTE: { vote: { type: 'prevote', height: 1 } },
+  EVIDENCE: { evidence: { voteA: {}, voteB: {} } },
 };
 
 function deep(n: number): unknown {
@@ -74,6 +77,9 @@ const invalid: Record<MessageType, unknown[]> = {
   HEADERS: [{ headers: [1] }, { headers: Array.from({ length: LIMITS.headers + 1 }, () => ({})) }],
   GET_BLOCKS: [{ hashes: Array.from({ length: LIMITS.blocksPerMessage + 1 }, () => H('1')) }],
   BLOCKS: [{ blocks: [null] }, { blocks: Array.from({ length: LIMITS.blocksPerMessage + 1 }, () => ({})) }],
+  BFT_PROPOSAL: [{ proposal: {} }, { proposal: 1, block: {} }, { proposal: {}, block: [] }],
+  BFT_VOTE: [{ vote: 'x' }, { vote: {}, extra: 1 }, {}],
+  EVIDENCE: [{ evidence: null }, {}],
 };
 
 describe('p2p message schemas', () => {
@@ -96,7 +102,7 @@ describe('p2p message schemas', () => {
   }
 
   test('every type has accept and reject cases', () => {
-    assert.equal(MESSAGE_TYPES.length, 16);
+    assert.equal(MESSAGE_TYPES.length, 19);
     for (const t of MESSAGE_TYPES) assert.ok(invalid[t].length > 0, t);
   });
 

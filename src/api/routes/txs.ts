@@ -5,12 +5,14 @@ import { formatAmount, txToJson } from '../../core/index.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { limitParam, parseInput } from '../schemas.ts';
-import type { MempoolView, SubmitTxView, TxStatusView } from '../types.ts';
+import type { MempoolView, SubmitBatchView, SubmitTxView, TxStatusView } from '../types.ts';
 import { mempoolEntryView, txView } from '../views.ts';
 
 const txParams = z.strictObject({
   id: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a transaction id is 64 hex characters'),
 });
+
+const MAX_BATCH = 1000;
 
 const mempoolQuery = z.strictObject({ limit: limitParam(1000).default(100) });
 
@@ -45,6 +47,21 @@ export function txRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!r.ok) throw new ApiError(400, r.error.code, r.error.message);
     reply.code(202);
     return { id: r.value.id };
+  });
+
+  // Clients with many transactions (load generators, batch importers) send them
+  // in one request; each is admitted or refused on its own, in order.
+  app.post('/api/txs/batch', async (req, reply): Promise<SubmitBatchView> => {
+    const body = req.body as { txs?: unknown } | undefined;
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.txs)) throw new ApiError(400, 'BAD_BODY', 'request body must be {"txs": [signed transactions]}');
+    if (body.txs.length > MAX_BATCH) throw new ApiError(400, 'BAD_BODY', `at most ${MAX_BATCH} transactions per batch, got ${body.txs.length}`);
+    const results = body.txs.map((tx) => {
+      const r = ctx.node.submitTx(tx, 'api');
+      return r.ok ? { id: r.value.id } : { error: { code: r.error.code, message: r.error.message } };
+    });
+    const accepted = results.filter((r) => 'id' in r).length;
+    reply.code(accepted > 0 ? 202 : 400);
+    return { accepted, results };
   });
 
   app.get('/api/mempool', async (req): Promise<MempoolView> => {

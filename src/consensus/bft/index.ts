@@ -3,3 +3,5 @@ export * from './types.ts';
 export * from './validators.ts';
 export * from './vote-set.ts';
 export * from './state-machine.ts';
+export * from './engine.ts';
+export * from './wal.ts';

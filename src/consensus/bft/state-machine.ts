@@ -54,6 +54,8 @@ export interface BftMachineOptions {
   readonly isValid: (blockHash: Hash, height: number) => boolean;
   /** Votes this node signed before (read from its WAL), so a restart never contradicts them. */
   readonly signedVotes?: readonly Vote[];
+  /** Proposals this node signed before (WAL): it never signs a second one for the same round. */
+  readonly signedProposals?: readonly Proposal[];
 }
 
 // Messages for the next height are kept for when we get there (validators finish
@@ -107,6 +109,17 @@ export class BftStateMachine {
     return { value: this.lockedValue, round: this.lockedRound };
   }
 
+  /** Who voted what in a round (for status pages), without their signatures. */
+  votesIn(round: number): { readonly prevotes: { validator: PublicKeyHex; blockHash: Hash | null }[]; readonly precommits: { validator: PublicKeyHex; blockHash: Hash | null }[] } {
+    const pick = (type: VoteType) => {
+      const set = this.votes.get(round, type);
+      const out: { validator: PublicKeyHex; blockHash: Hash | null }[] = [];
+      for (const v of set.voters()) out.push({ validator: v, blockHash: set.voteOf(v)?.blockHash ?? null });
+      return out;
+    };
+    return { prevotes: pick('prevote'), precommits: pick('precommit') };
+  }
+
   /** Starts consensus for a height (the previous one committed and applied by the caller). */
   start(height: number): BftAction[] {
     if (!Number.isSafeInteger(height) || height < 1) throw new Error('height is a positive integer');
@@ -117,7 +130,7 @@ export class BftStateMachine {
     this.prevoteTimeoutDone = new Set();
     this.precommitTimeoutDone = new Set();
     this.polUpdateDone = new Set();
-    this.proposedIn = new Set();
+    this.proposedIn = new Set((this.opts.signedProposals ?? []).filter((p) => p.height === height && p.proposer === this.opts.keys.publicKey).map((p) => p.round));
     this.lockedValue = null;
     this.lockedRound = -1;
     this.validValue = null;
@@ -215,7 +228,7 @@ export class BftStateMachine {
   private startRound(round: number): void {
     this.roundV = round;
     this.stepV = 'propose';
-    if (this.isProposer(round)) {
+    if (this.isProposer(round) && !this.proposedIn.has(round)) {
       if (this.validValue !== null) this.sendProposal(this.validValue, this.validRound);
       else this.out.push({ kind: 'propose-request', height: this.heightV, round });
     }

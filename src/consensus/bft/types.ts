@@ -152,3 +152,18 @@ export function verifyCommit(
   if (seen.size < validators.quorum) return fail(`${seen.size} of ${validators.size} signatures; more than 2/3 (${validators.quorum}) needed`);
   return { ok: true };
 }
+
+/** True if the evidence proves equivocation: two valid votes by one validator for one slot and different blocks. */
+export function verifyEvidence(e: unknown, validators: ValidatorSet, chainId: string): e is Evidence {
+  if (typeof e !== 'object' || e === null) return false;
+  const { voteA, voteB } = e as Record<string, unknown>;
+  if (!verifyVote(voteA, chainId) || !verifyVote(voteB, chainId)) return false;
+  return (
+    voteA.validator === voteB.validator &&
+    validators.has(voteA.validator) &&
+    voteA.height === voteB.height &&
+    voteA.round === voteB.round &&
+    voteA.type === voteB.type &&
+    voteA.blockHash !== voteB.blockHash
+  );
+}

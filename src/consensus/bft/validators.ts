@@ -1,3 +1,4 @@
+import { genesisValidators, type Genesis, type State } from '../../core/index.ts';
 import type { PublicKeyHex } from '../../crypto/index.ts';
 
 /** The ordered list of validator node ids for a height; order fixes proposer rotation. */
@@ -50,4 +51,13 @@ export class ValidatorSet {
   proposer(height: number, round: number): PublicKeyHex {
     return this.ids[(height + round) % this.ids.length] as PublicKeyHex;
   }
+}
+
+/**
+ * The validators that sign the child of a block, read from that block's state.
+ * Membership lives in the state so that governance can change it; until a
+ * change takes effect the set is the one genesis lists.
+ */
+export function validatorSetFor(_state: State, genesis: Genesis): ValidatorSet {
+  return new ValidatorSet(genesisValidators(genesis));
 }

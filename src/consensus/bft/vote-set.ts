@@ -76,6 +76,11 @@ export class VoteSet {
       .sort((a, b) => this.validators.indexOf(a.validator) - this.validators.indexOf(b.validator));
   }
 
+  /** The counted vote of a validator, if any. */
+  voteOf(validator: PublicKeyHex): Vote | undefined {
+    return this.byValidator.get(validator);
+  }
+
   /** Validators that voted in this set. */
   voters(): IterableIterator<PublicKeyHex> {
     return this.byValidator.keys();

@@ -1,0 +1,454 @@
+/**
+ * The BFT engine: drives one state machine per height with real timers, a WAL
+ * and the node's chain and mempool, behind a small host interface.
+ *
+ * The state machine decides; the engine only carries messages in and actions
+ * out. It also decides WHEN a height starts: at once when transactions are
+ * waiting, when the empty-block interval has passed since the tip, or as soon
+ * as another validator shows (with a signed message) that it has started.
+ */
+import { blockHash, type Block, type BftParams, type Hash, type Result } from '../../core/index.ts';
+import type { KeyPair, PublicKeyHex } from '../../crypto/index.ts';
+import { BftStateMachine, type BftAction, type Step } from './state-machine.ts';
+import { signProposal, signVote, verifyProposal, verifyVote, type CommitCertificate, type Evidence, type Proposal, type Vote } from './types.ts';
+import type { ValidatorSet } from './validators.ts';
+import type { Wal } from './wal.ts';
+
+/** A consensus message as it travels between nodes (a proposal carries its block). */
+export type BftWire = { readonly kind: 'proposal'; readonly proposal: Proposal; readonly block: Block } | { readonly kind: 'vote'; readonly vote: Vote };
+
+/** The little the engine needs from a logger. */
+export interface BftLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** What the engine needs from the node around it. */
+export interface BftHost {
+  readonly chainId: string;
+  readonly keys: KeyPair;
+  readonly params: Pick<BftParams, 'emptyBlockIntervalMs' | 'timeoutProposeMs' | 'timeoutVoteMs'>;
+  readonly log: BftLog;
+  /** The chain tip; consensus runs for the height after it. */
+  tip(): { readonly height: number; readonly hash: Hash; readonly timestamp: number };
+  /** The validator set for the height after the tip (read from the tip's state). */
+  validators(): ValidatorSet;
+  /** Transactions waiting to be committed. */
+  pendingTxs(): number;
+  /** Builds this node's proposal for the height after the tip, or undefined if it cannot. */
+  buildBlock(height: number): Block | undefined;
+  /** Full validation of a candidate child of the tip. */
+  checkBlock(block: Block): Result<void>;
+  /** Hands a decided block with its certificate to the chain. */
+  commit(block: Block): Promise<void>;
+  /** Sends to every peer but `except`. */
+  broadcast(message: BftWire, except?: string): void;
+  /** Sends to one peer. */
+  sendTo(peer: string, message: BftWire): void;
+  /** Peers that are validators (by node id). */
+  validatorPeers(): readonly string[];
+  /** A validator signed two conflicting votes. */
+  onEvidence(evidence: Evidence): void;
+  readonly now?: () => number;
+  /** Test-only fault modes (see BftFault). */
+  readonly fault?: BftFault;
+  /** Ends the process at once (the crash fault). */
+  crash?(): void;
+}
+
+/**
+ * Faults a test can switch on, to show that honest nodes survive them:
+ * - byzantine: this validator equivocates. It sends conflicting proposals to
+ *   different halves of its peers, or an invalid block to all, and signs a
+ *   conflicting vote beside each of its votes. Its WAL is bypassed.
+ * - crashAfterPrecommitAt: the process dies right after it signs (and logs)
+ *   its first non-nil precommit at that height.
+ */
+export interface BftFault {
+  readonly byzantine?: boolean;
+  readonly crashAfterPrecommitAt?: number;
+}
+
+/** Consensus status for the API and explorer. */
+export interface BftStatus {
+  readonly height: number;
+  readonly round: number;
+  readonly step: Step | 'waiting';
+  readonly validator: boolean;
+  readonly validators: readonly PublicKeyHex[];
+  readonly proposer: PublicKeyHex | undefined;
+  readonly lockedRound: number;
+  readonly prevotes: readonly { validator: PublicKeyHex; blockHash: Hash | null }[];
+  readonly precommits: readonly { validator: PublicKeyHex; blockHash: Hash | null }[];
+  readonly lastCommit: { readonly height: number; readonly round: number; readonly signers: number } | undefined;
+}
+
+// Bounds on what peers can make us hold.
+const MAX_FUTURE = 2000;
+const MAX_BLOCKS = 64;
+const MAX_SEEN = 20_000;
+// A validator that has a proposal prevotes within milliseconds; relay the
+// proposal only to validator peers that have shown no sign of it by then.
+const RELAY_DELAY_MS = 60;
+
+/** One validator's (or follower's) consensus loop. */
+export class BftEngine {
+  private machine: BftStateMachine | undefined;
+  private heightV = 0;
+  private started = false;
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private waitTimer: NodeJS.Timeout | undefined;
+  private blocks = new Map<Hash, Block>();
+  private validity = new Map<Hash, boolean>();
+  private future: { msg: BftWire; from?: string }[] = [];
+  private readonly seen = new Set<string>();
+  /** What this node signed and sent at the current height, re-sent to peers that connect later. */
+  private sent: BftWire[] = [];
+  /** Validators known to hold a proposed block (they sent it or voted for it): block hash -> ids. */
+  private holders = new Map<string, Set<string>>();
+  private votes: Vote[];
+  private proposals: Proposal[];
+  private lastCommit: BftStatus['lastCommit'];
+  /** Votes this process signed (not restored from the WAL). */
+  private readonly signedHere = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly host: BftHost,
+    private readonly wal: Wal | undefined,
+    signed: { readonly votes: readonly Vote[]; readonly proposals: readonly Proposal[] },
+  ) {
+    this.votes = [...signed.votes];
+    this.proposals = [...signed.proposals];
+    this.now = host.now ?? Date.now;
+  }
+
+  /** The height consensus is running for. */
+  get height(): number {
+    return this.heightV;
+  }
+
+  /** Starts the loop for the height after the tip. */
+  start(): void {
+    this.advance();
+  }
+
+  /** Stops timers; nothing is sent afterwards. */
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+  }
+
+  /** The chain's tip moved (a commit here, or a block from a peer): go on to the next height. */
+  onTip(): void {
+    this.advance();
+  }
+
+  /** Transactions arrived: a waiting height starts now. */
+  onTxs(): void {
+    if (!this.started && this.machine !== undefined) this.begin();
+  }
+
+  /** A peer connected: give it what we said at this height, so a late link does not stall a round. */
+  onPeerConnected(peer: string): void {
+    for (const m of this.sent) this.host.sendTo(peer, m);
+  }
+
+  /** Handles a consensus message from a peer; returns false if it was provably bad (the caller penalises). */
+  onMessage(msg: BftWire, from: string): boolean {
+    if (this.stopped) return true;
+    const sig = msg.kind === 'vote' ? msg.vote.signature : msg.proposal.signature;
+    if (this.seen.has(sig)) return true;
+    if (msg.kind === 'proposal' && blockHash(msg.block.header) !== msg.proposal.blockHash) return false;
+    const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
+    if (h < this.heightV) return true;
+    if (h > this.heightV || this.machine === undefined) {
+      // A later height: we are behind, or others finished first. Kept, bounded,
+      // unverified (the validator set of a future height is not known yet).
+      if (this.future.length < MAX_FUTURE && h <= this.heightV + 2) this.future.push({ msg, from });
+      return true;
+    }
+    const validators = this.host.validators();
+    const ok = msg.kind === 'vote' ? validators.has(msg.vote.validator) && verifyVote(msg.vote, this.host.chainId) : validators.has(msg.proposal.proposer) && verifyProposal(msg.proposal, this.host.chainId);
+    if (!ok) return false;
+    this.remember(sig);
+    if (!this.started) this.begin();
+    this.deliver(msg, from);
+    return true;
+  }
+
+  /** Consensus status for the API. */
+  status(): BftStatus {
+    const m = this.machine;
+    const validators = this.machine !== undefined ? this.host.validators() : undefined;
+    const votes = m !== undefined && this.started ? m.votesIn(m.round) : { prevotes: [], precommits: [] };
+    return {
+      height: this.heightV,
+      round: m?.round ?? 0,
+      step: this.started && m !== undefined ? m.step : 'waiting',
+      validator: validators?.has(this.host.keys.publicKey) ?? false,
+      validators: validators?.ids ?? [],
+      proposer: validators?.proposer(this.heightV, m?.round ?? 0),
+      lockedRound: m?.lock.round ?? -1,
+      prevotes: votes.prevotes,
+      precommits: votes.precommits,
+      lastCommit: this.lastCommit,
+    };
+  }
+
+  private deliver(msg: BftWire, from: string | undefined): void {
+    const m = this.machine!;
+    if (msg.kind === 'proposal') {
+      this.keepBlock(msg.block);
+      const holders = this.holderSet(msg.proposal.blockHash);
+      holders.add(msg.proposal.proposer);
+      if (from !== undefined) holders.add(from);
+      this.handle(m.onProposal(msg.proposal));
+      this.relayProposal(msg, from);
+    } else {
+      this.noteHolder(msg.vote);
+      this.handle(m.onVote(msg.vote));
+      // Votes are small: pass each new one on so validators not linked to its signer hear it.
+      if (this.isValidator()) this.host.broadcast(msg, from);
+    }
+  }
+
+  private advance(): void {
+    if (this.stopped) return;
+    const tip = this.host.tip();
+    const h = tip.height + 1;
+    if (h <= this.heightV) return;
+    this.clearTimers();
+    this.heightV = h;
+    this.started = false;
+    this.sent = [];
+    this.holders = new Map();
+    this.validity = new Map();
+    for (const [hash, b] of this.blocks) if (b.header.height < h) this.blocks.delete(hash);
+    this.votes = this.votes.filter((v) => v.height >= h);
+    this.proposals = this.proposals.filter((p) => p.height >= h);
+    this.wal?.prune(h - 1);
+    const validators = this.host.validators();
+    this.machine = new BftStateMachine({
+      chainId: this.host.chainId,
+      validators,
+      keys: this.host.keys,
+      params: this.host.params,
+      isValid: (hash, height) => this.isValid(hash, height),
+      signedVotes: this.votes,
+      signedProposals: this.proposals,
+    });
+    const resuming = this.votes.some((v) => v.height === h);
+    const waiting = this.future.some((f) => (f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height) === h);
+    if (resuming || waiting || this.host.pendingTxs() > 0) {
+      this.begin();
+      return;
+    }
+    const wait = Math.max(0, tip.timestamp + this.host.params.emptyBlockIntervalMs - this.now());
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      this.begin();
+    }, wait);
+  }
+
+  private begin(): void {
+    if (this.started || this.stopped || this.machine === undefined) return;
+    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    this.started = true;
+    this.host.log.debug({ height: this.heightV }, 'consensus height started');
+    this.handle(this.machine.start(this.heightV));
+    const pending = this.future;
+    this.future = [];
+    for (const f of pending) {
+      const h = f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height;
+      if (h === this.heightV) this.onMessage(f.msg, f.from ?? '');
+      else if (h > this.heightV) this.future.push(f);
+    }
+  }
+
+  private handle(actions: readonly BftAction[]): void {
+    for (const a of actions) {
+      if (this.stopped) return;
+      switch (a.kind) {
+        case 'wal':
+          // On disk before it can be sent: the next action broadcasts it.
+          this.wal?.append({ vote: a.vote });
+          this.votes.push(a.vote);
+          this.signedHere.add(a.vote.signature);
+          break;
+        case 'broadcast': {
+          const m = a.message;
+          if (m.kind === 'proposal') {
+            const block = this.blocks.get(m.proposal.blockHash);
+            if (block === undefined) break;
+            if (m.proposal.proposer === this.host.keys.publicKey && !this.proposals.some((p) => p.signature === m.proposal.signature)) {
+              this.wal?.append({ proposal: m.proposal });
+              this.proposals.push(m.proposal);
+            }
+            if (this.host.fault?.byzantine === true) this.byzantinePropose(m.proposal, block);
+            else this.send({ kind: 'proposal', proposal: m.proposal, block });
+          } else {
+            if (this.host.fault?.byzantine === true) this.byzantineVote(m.vote);
+            else this.send({ kind: 'vote', vote: m.vote });
+            const crashAt = this.host.fault?.crashAfterPrecommitAt;
+            if (crashAt === m.vote.height && m.vote.type === 'precommit' && m.vote.blockHash !== null && this.signedHere.has(m.vote.signature)) {
+              this.host.log.warn({ height: crashAt }, 'fault: crashing right after a precommit');
+              this.host.crash?.();
+            }
+          }
+          break;
+        }
+        case 'schedule-timeout': {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            if (!this.stopped && this.machine !== undefined) this.handle(this.machine.onTimeout(a.timeout, a.height, a.round));
+          }, a.delayMs);
+          this.timers.add(t);
+          break;
+        }
+        case 'propose-request': {
+          const block = this.host.buildBlock(a.height);
+          if (block === undefined) break;
+          const hash = blockHash(block.header);
+          this.keepBlock(block);
+          this.validity.set(hash, true);
+          this.handle(this.machine!.propose(a.height, a.round, hash));
+          break;
+        }
+        case 'commit':
+          this.onDecided(a.blockHash, a.certificate);
+          break;
+        case 'evidence':
+          this.host.log.warn({ validator: a.evidence.voteA.validator, height: a.evidence.voteA.height, round: a.evidence.voteA.round }, 'equivocation: a validator signed two conflicting votes');
+          this.host.onEvidence(a.evidence);
+          break;
+      }
+    }
+  }
+
+  private onDecided(hash: Hash, certificate: CommitCertificate): void {
+    const body = this.blocks.get(hash);
+    this.lastCommit = { height: certificate.height, round: certificate.round, signers: certificate.signatures.length };
+    if (body === undefined) {
+      // Others hold it and announce it once they commit; gossip or sync brings it.
+      this.host.log.info({ height: certificate.height, hash }, 'decided a block whose body has not arrived yet');
+      return;
+    }
+    const block: Block = { header: body.header, txs: body.txs, commit: certificate as unknown as Block['commit'] };
+    this.host.log.info({ height: certificate.height, round: certificate.round, txs: body.txs.length, signers: certificate.signatures.length }, 'committed a block');
+    this.host.commit(block).catch((e: unknown) => this.host.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'commit failed'));
+  }
+
+  private send(m: BftWire): void {
+    this.remember(m.kind === 'vote' ? m.vote.signature : m.proposal.signature);
+    this.sent.push(m);
+    this.host.broadcast(m);
+  }
+
+  // ---- test-only faults ----
+
+  /** Halves of the peers, for sending each a different story. */
+  private halves(): [string[], string[]] {
+    const peers = [...this.host.validatorPeers()].sort();
+    const cut = Math.ceil(peers.length / 2);
+    return [peers.slice(0, cut), peers.slice(cut)];
+  }
+
+  private byzantinePropose(p: Proposal, block: Block): void {
+    this.sent.push({ kind: 'proposal', proposal: p, block });
+    const [a, b] = this.halves();
+    if (p.height % 2 === 0) {
+      // An invalid block, to everyone: a state root that is not the block's.
+      const bad: Block = { header: { ...block.header, stateRoot: 'ff'.repeat(32) }, txs: block.txs };
+      const badP = signProposal(this.host.keys, { height: p.height, round: p.round, blockHash: blockHash(bad.header), polRound: -1 }, this.host.chainId);
+      for (const peer of [...a, ...b]) this.host.sendTo(peer, { kind: 'proposal', proposal: badP, block: bad });
+      return;
+    }
+    // Two valid but different blocks for the same round, one to each half.
+    const other: Block = { header: { ...block.header, timestamp: block.header.timestamp + 1 }, txs: block.txs };
+    const otherP = signProposal(this.host.keys, { height: p.height, round: p.round, blockHash: blockHash(other.header), polRound: p.polRound }, this.host.chainId);
+    this.keepBlock(other);
+    for (const peer of a) this.host.sendTo(peer, { kind: 'proposal', proposal: p, block });
+    for (const peer of b) this.host.sendTo(peer, { kind: 'proposal', proposal: otherP, block: other });
+  }
+
+  private byzantineVote(v: Vote): void {
+    this.sent.push({ kind: 'vote', vote: v });
+    // The same slot, another value: nil for a block vote, a made-up block for a nil vote.
+    const twin = signVote(this.host.keys, { type: v.type, height: v.height, round: v.round, blockHash: v.blockHash === null ? 'ee'.repeat(32) : null }, this.host.chainId);
+    const [a, b] = this.halves();
+    for (const peer of a) this.host.sendTo(peer, { kind: 'vote', vote: v });
+    for (const peer of b) this.host.sendTo(peer, { kind: 'vote', vote: twin });
+  }
+
+  private isValidator(): boolean {
+    return this.host.validators().has(this.host.keys.publicKey);
+  }
+
+  private isValid(hash: Hash, height: number): boolean {
+    const cached = this.validity.get(hash);
+    if (cached !== undefined) return cached;
+    const block = this.blocks.get(hash);
+    if (block === undefined) return false;
+    let ok = block.header.height === height && this.host.validators().has(block.header.proposer);
+    if (ok) {
+      const r = this.host.checkBlock(block);
+      if (!r.ok) this.host.log.warn({ height, hash, code: r.error.code }, `proposed block is invalid: ${r.error.message}`);
+      ok = r.ok;
+    }
+    this.validity.set(hash, ok);
+    return ok;
+  }
+
+  private keepBlock(block: Block): void {
+    this.blocks.set(blockHash(block.header), block);
+    while (this.blocks.size > MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
+  }
+
+  private holderSet(blockHash: Hash): Set<string> {
+    let s = this.holders.get(blockHash);
+    if (s === undefined) {
+      s = new Set();
+      this.holders.set(blockHash, s);
+    }
+    return s;
+  }
+
+  private noteHolder(v: Vote): void {
+    // A vote for a block shows its signer has the proposal that carries it.
+    if (v.blockHash !== null) this.holderSet(v.blockHash).add(v.validator);
+  }
+
+  private relayProposal(msg: Extract<BftWire, { kind: 'proposal' }>, from: string | undefined): void {
+    if (!this.isValidator()) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.stopped || msg.proposal.height !== this.heightV) return;
+      const holders = this.holders.get(msg.proposal.blockHash) ?? new Set<string>();
+      for (const peer of this.host.validatorPeers()) if (peer !== from && !holders.has(peer)) this.host.sendTo(peer, msg);
+    }, RELAY_DELAY_MS);
+    this.timers.add(t);
+  }
+
+  private remember(sig: string): void {
+    this.seen.add(sig);
+    if (this.seen.size > MAX_SEEN) {
+      // Old signatures are for past heights, which are ignored anyway.
+      let drop = this.seen.size - MAX_SEEN / 2;
+      for (const s of this.seen) {
+        if (drop-- <= 0) break;
+        this.seen.delete(s);
+      }
+    }
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+  }
+}
