@@ -9,10 +9,14 @@ import { attachEventStream } from './events.ts';
 import { ApiError, clientErrorHandler, installErrorHandlers } from './errors.ts';
 import { metricsRoute } from './metrics.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { chainRoutes } from './routes/chain.ts';
 import { consensusRoutes } from './routes/consensus.ts';
+import { explorerRoutes } from './routes/explorer.ts';
 import { mineRoutes } from './routes/mine.ts';
+import { networkRoutes } from './routes/network.ts';
 import { peerRoutes } from './routes/peers.ts';
+import { searchRoutes } from './routes/search.ts';
 import { txRoutes } from './routes/txs.ts';
 import { installAuth, startupError } from './security.ts';
 import type { ApiOptions, ApiServer } from './types.ts';
@@ -67,6 +71,10 @@ function buildApp(ctx: ApiContext, opts: ApiOptions, bodyLimit: number): Fastify
   peerRoutes(app, ctx);
   consensusRoutes(app, ctx);
   metricsRoute(app, ctx);
+  networkRoutes(app, ctx);
+  searchRoutes(app, ctx);
+  activityRoutes(app, ctx);
+  explorerRoutes(app, ctx);
   return app;
 }
 
