@@ -45,6 +45,7 @@ export interface NodeSettings {
   readonly coinbase?: string;
   readonly discoverLan: boolean;
   readonly bootstrap: boolean;
+  readonly insecure: boolean;
   readonly logLevel: string;
 }
 
@@ -145,6 +146,7 @@ export function resolveNodeSettings(flags: NodeFlags, env: Env): NodeSettings {
     coinbase: coinbase?.value,
     discoverLan: flags.discoverLan === true,
     bootstrap,
+    insecure: flags.insecure === true || ['1', 'true'].includes(fromEnv(env, 'PEERCHAIN_INSECURE')?.value ?? ''),
     logLevel,
   };
 }

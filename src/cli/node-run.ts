@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseGenesis } from '../core/index.ts';
+import { memberCertFromJson, parseGenesis, type MemberCert } from '../core/index.ts';
 import { KeystoreError, readKeyFile, loadOrCreateNodeKey, NODE_KEY_FILE } from '../node/keystore.ts';
 import { createLogger } from '../node/logger.ts';
 import { NodeRuntime } from '../node/runtime.ts';
@@ -11,6 +11,9 @@ import type { BftFault } from '../consensus/bft/index.ts';
 import { resolveNodeSettings, type NodeFlags } from './node-config.ts';
 import { startProgress } from './progress.ts';
 
+/** Where a node keeps the member certificate its organisation issued (optional). */
+export const MEMBER_CERT_FILE = 'member-cert.json';
+
 /** Reads PEERCHAIN_FAULT: "byzantine" or "crash-after-precommit:H". */
 function parseFault(v: Sourced<string> | undefined): BftFault | undefined {
   if (v === undefined) return undefined;
@@ -18,6 +21,26 @@ function parseFault(v: Sourced<string> | undefined): BftFault | undefined {
   const m = /^crash-after-precommit:(\d{1,15})$/.exec(v.value);
   if (m !== null) return { crashAfterPrecommitAt: Number(m[1]) };
   throw badValue(v.source, v.value, '"byzantine" or "crash-after-precommit:HEIGHT"');
+}
+
+/** DATA/member-cert.json, written by `peerchain org certify`: how a node admitted by its organisation (not genesis) proves it. */
+async function readMemberCert(dataDir: string): Promise<MemberCert | undefined> {
+  const file = join(dataDir, MEMBER_CERT_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const c = memberCertFromJson(json);
+  if (!c.ok) throw new CliError(`${file}: ${c.error.message}`);
+  return c.value;
 }
 
 /** Runs one node until SIGINT or SIGTERM. */
@@ -62,6 +85,8 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     mine: genesis.consensus.type === 'pow' ? { threads: s.mineThreads, continuous: s.mine, coinbase: s.coinbase } : undefined,
     discoverLan: s.discoverLan,
     bootstrap: s.bootstrap,
+    insecure: s.insecure,
+    memberCert: await readMemberCert(s.dataDir),
     fault,
   });
   ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
-import { blockFromJson, blockHash, blockToJson, ERR, genesisMembers, headerFromJson, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
+import { blockFromJson, blockHash, blockToJson, ERR, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
 import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
@@ -25,6 +25,10 @@ export interface RuntimeOptions {
   readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: string };
   readonly discoverLan?: boolean;
   readonly bootstrap?: boolean;
+  /** Permissioned networks: allow plaintext links (ws://, tcp://) besides TLS. */
+  readonly insecure?: boolean;
+  /** A member certificate from an organisation, sent in HELLO (nodes admitted without a new genesis). */
+  readonly memberCert?: MemberCert;
   /** Test-only BFT fault mode (PEERCHAIN_FAULT). */
   readonly fault?: BftFault;
   /** A store to use instead of LevelDB under dataDir/chain (tests). */
@@ -47,28 +51,45 @@ function metaPersistence(store: Store, name: string): Persistence {
 }
 
 /**
- * Who a node may link with. Public: anyone. Private: any member (hybrid P2P,
- * the bootstrap introduces them). Consortium (super-peer): validators link
- * with each other and with their own organisation's members; an ordinary
- * member links only with its organisation's validators and dials only the
- * peers it was given.
+ * Who a node may link with, judged at each handshake against the current
+ * membership (genesis, changed by governance) or a member certificate signed
+ * by an organisation key. Public: anyone. Private: any member (hybrid P2P, the
+ * bootstrap introduces them). Consortium (super-peer): validators link with
+ * each other and with their own organisation's members; an ordinary member
+ * links only with its organisation's validators and dials only the peers it
+ * was given.
  */
-export function linkPolicy(genesis: Genesis, self: string): { allows?: (nodeId: string) => boolean; targetOutbound?: number } {
+export function linkPolicy(
+  genesis: Genesis,
+  self: string,
+  membership: () => Membership | undefined,
+  ownCert?: unknown,
+): { allows?: (nodeId: string, memberCert: unknown) => boolean; targetOutbound?: number } {
   if (genesis.network === 'public') return {};
-  const members = new Set(genesisMembers(genesis));
-  if (genesis.network === 'private') return { allows: (id) => members.has(id) };
-  const info = new Map<string, { org: string; validator: boolean }>();
-  for (const o of genesis.orgs) for (const m of o.members) info.set(m.nodeId, { org: o.name, validator: m.validator });
-  const me = info.get(self);
+  const roleOf = (m: Membership, id: string, cert: unknown): { org: string; validator: boolean } | undefined => {
+    const found = orgOfNode(m, id);
+    if (found !== undefined) return { org: found.org.name, validator: found.member.validator };
+    if (cert === undefined) return undefined;
+    const c = verifyMemberCert(cert, m, genesis.chainId, id);
+    return c.ok ? { org: c.value.org, validator: false } : undefined;
+  };
+  const startRole = (() => {
+    const m = membership();
+    return m === undefined ? undefined : orgOfNode(m, self);
+  })();
   return {
-    allows: (id) => {
-      const peer = info.get(id);
+    allows: (id, cert) => {
+      const m = membership();
+      if (m === undefined) return false;
+      const peer = roleOf(m, id, cert);
       if (peer === undefined) return false;
+      if (genesis.network === 'private') return true;
+      const me = roleOf(m, self, ownCert);
       if (me === undefined) return peer.validator;
       if (me.validator && peer.validator) return true;
       return (me.validator || peer.validator) && me.org === peer.org;
     },
-    targetOutbound: me?.validator === true ? undefined : 0,
+    targetOutbound: genesis.network === 'consortium' && startRole?.member.validator !== true ? 0 : undefined,
   };
 }
 
@@ -103,7 +124,7 @@ export class NodeRuntime {
       await store.close();
       throw e;
     }
-    const policy = linkPolicy(opts.genesis, opts.key.publicKey);
+    const policy = linkPolicy(opts.genesis, opts.key.publicKey, () => membershipOf(node.chain.state) ?? genesisMembership(opts.genesis), opts.memberCert);
     const net = new P2PNetwork({
       keys: opts.key,
       network: opts.genesis.network,
@@ -112,6 +133,9 @@ export class NodeRuntime {
       head: () => ({ height: node.chain.height, tip: node.chain.tip.hash }),
       isMember: policy.allows,
       targetOutbound: policy.targetOutbound,
+      memberCert: opts.memberCert,
+      tls: opts.genesis.network !== 'public',
+      insecure: opts.insecure === true,
       host: opts.host,
       wsPort: opts.wsPort,
       tcpPort: opts.tcpPort,

@@ -34,6 +34,8 @@ export interface TestnetOptions {
   readonly miners?: readonly string[];
   /** Extra environment variables per node name (e.g. PEERCHAIN_FAULT for fault tests). */
   readonly env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Private/consortium: run the nodes with --insecure (plaintext links allowed). */
+  readonly insecure?: boolean;
   /** Extra node runtime flags per node name (e.g. --cpu-prof for a bench). */
   readonly execArgv?: Readonly<Record<string, readonly string[]>>;
   /** 'mesh' links the nodes by the network's topology (see topologyPeers); 'none' starts them unlinked. */
@@ -64,9 +66,11 @@ interface Placed {
  * (super-peer), validators mesh with the validators before them and members
  * attach to their own organisation's validators.
  */
-export function topologyPeers(network: string, nodes: readonly Placed[], i: number): string[] {
+export function topologyPeers(network: string, nodes: readonly Placed[], i: number, insecure = false): string[] {
   const me = nodes[i]!;
-  const addr = (p: Placed, j: number): string => ((i + j) % 2 === 0 ? `ws://127.0.0.1:${p.wsPort}` : `tcp://127.0.0.1:${p.tcpPort}`);
+  // Private and consortium links are TLS unless the nodes run --insecure.
+  const [ws, tcp] = network === 'public' || insecure ? ['ws', 'tcp'] : ['wss', 'tls'];
+  const addr = (p: Placed, j: number): string => ((i + j) % 2 === 0 ? `${ws}://127.0.0.1:${p.wsPort}` : `${tcp}://127.0.0.1:${p.tcpPort}`);
   const pick = (want: (p: Placed, j: number) => boolean): string[] => nodes.flatMap((p, j) => (j !== i && want(p, j) ? [addr(p, j)] : []));
   if (network === 'private') {
     if (me.roles.includes('bootstrap')) return pick((p, j) => j < i && p.roles.includes('bootstrap'));
@@ -124,7 +128,7 @@ export class Testnet {
     });
     const nodes: TestnetNode[] = base.map((n, i) => ({
       ...n,
-      peers: o.topology === 'none' ? [] : topologyPeers(genesis.network, base, i),
+      peers: o.topology === 'none' ? [] : topologyPeers(genesis.network, base, i, o.insecure === true),
       mine: genesis.network === 'public' && (o.miners === undefined || o.miners.includes(n.name)),
       process: undefined,
     }));
@@ -172,6 +176,7 @@ export class Testnet {
     const args = [...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
     for (const p of n.peers) args.push('--peer', p);
     if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
+    if (this.o.insecure === true) args.push('--insecure');
     args.push('--log-level', this.o.logLevel ?? 'info');
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERCHAIN_PEERS: '', PEERCHAIN_FAULT: '', ...this.env.get(n.name) } });
     n.process = child;

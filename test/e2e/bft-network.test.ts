@@ -16,6 +16,7 @@ import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags, type InitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { PORTS } from '../helpers/ports.ts';
 
 interface Status {
   height: number;
@@ -39,6 +40,20 @@ interface Block {
 const status = async (url: string): Promise<Status> => (await getJson<Status>(`${url}/api/status`)).body;
 const heights = async (urls: readonly string[]): Promise<number[]> => Promise.all(urls.map(async (u) => (await status(u)).height));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Keeps each node's last log lines, and prints them for a node that dies unasked (a crash is a bug). */
+function nodeLogs(): { onLine: (node: string, line: string) => void } {
+  const tails = new Map<string, string[]>();
+  return {
+    onLine(node, line) {
+      const t = tails.get(node) ?? [];
+      t.push(line);
+      if (t.length > 40) t.shift();
+      tails.set(node, t);
+      if (line.startsWith('exited (') && !line.includes('SIGKILL')) console.error(`--- ${node} ${line}; its last lines:\n${t.join('\n')}`);
+    },
+  };
+}
 
 async function makeNetwork(flags: InitFlags): Promise<{ dir: string; chainId: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'peerchain-bft-'));
@@ -88,7 +103,7 @@ describe('private network: four validators, a bootstrap and a member', { timeout
   before(async () => {
     env = await makeNetwork({ network: 'private', validators: '4', members: '1', blockTimeMs: '500' });
     wallet = await readKeyFile(join(env.dir, 'net', 'wallets', 'org1.json'));
-    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: 16700, logLevel: 'warn' });
+    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.bftPrivate, logLevel: 'warn', ...nodeLogs() });
     all = net.nodes.map((n) => n.apiUrl);
   });
 
@@ -108,8 +123,7 @@ describe('private network: four validators, a bootstrap and a member', { timeout
     for (const u of all) assert.equal((await getJson<{ balance: string }>(`${u}/api/accounts/${to}`)).body.balance, '4321');
     await assertAgree(all, 4);
     // The bootstrap introduced the members: they link directly, not only through it.
-    const member = await getJson<{ id: string }[]>(`${url('member1')}/api/peers`);
-    assert.ok(member.body.length >= 4, `member1 has ${member.body.length} peers`);
+    await waitFor('member1 linked to the bootstrap and the validators', async () => ((await getJson<{ id: string }[]>(`${url('member1')}/api/peers`)).body.length >= 5 ? true : undefined), 20_000);
   });
 
   test('one validator killed: commits continue; two killed: commits stop, nothing conflicts; restarted: commits resume', async () => {
@@ -133,7 +147,9 @@ describe('private network: four validators, a bootstrap and a member', { timeout
   });
 
   test('a validator killed right after its precommit restarts and signs nothing conflicting', async () => {
-    const at = Math.max(...(await heights(all))) + 2;
+    // Far enough ahead that validator2 is back and voting when the others get there.
+    await net.stopNode('validator2');
+    const at = Math.max(...(await heights(all.filter((u) => u !== url('validator2'))))) + 10;
     net.setEnv('validator2', { PEERCHAIN_FAULT: `crash-after-precommit:${at}` });
     await net.restartNode('validator2');
     const v2 = net.node('validator2');
@@ -163,7 +179,7 @@ describe('private network: a byzantine validator', { timeout: 180_000 }, () => {
 
   before(async () => {
     env = await makeNetwork({ network: 'private', validators: '4', members: '0', blockTimeMs: '300' });
-    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: 16760, logLevel: 'error', env: { validator1: { PEERCHAIN_FAULT: 'byzantine' } } });
+    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.bftByzantine, logLevel: 'error', env: { validator1: { PEERCHAIN_FAULT: 'byzantine' } }, ...nodeLogs() });
   });
 
   after(async () => {
@@ -191,7 +207,7 @@ describe('consortium: super-peer topology', { timeout: 180_000 }, () => {
 
   before(async () => {
     env = await makeNetwork({ network: 'consortium', orgs: '2', validators: '2', members: '1', blockTimeMs: '500' });
-    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: 16640, logLevel: 'warn' });
+    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.bftConsortium, logLevel: 'warn', ...nodeLogs() });
   });
 
   after(async () => {

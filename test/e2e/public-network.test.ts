@@ -14,6 +14,7 @@ import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { PORTS } from '../helpers/ports.ts';
 
 interface Status {
   height: number;
@@ -55,7 +56,7 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
 
   before(async () => {
     env = await makeNetwork(3, 0);
-    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: 16100, miners: [], logLevel: 'warn' });
+    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.publicNetwork, miners: [], logLevel: 'warn' });
     urls = net.nodes.map((n) => n.apiUrl);
     await waitFor('a full mesh', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 30_000);
   });
@@ -133,7 +134,7 @@ describe('public network: partition and heal', { timeout: 180_000 }, () => {
 
   before(async () => {
     env = await makeNetwork(3, 0);
-    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: 16200, miners: [], topology: 'none', logLevel: 'warn' });
+    net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.publicPartition, miners: [], topology: 'none', logLevel: 'warn' });
   });
 
   after(async () => {

@@ -1,4 +1,4 @@
-import { genesisValidators, type Genesis, type State } from '../../core/index.ts';
+import { genesisValidators, validatorsForHeight, type Genesis, type State } from '../../core/index.ts';
 import type { PublicKeyHex } from '../../crypto/index.ts';
 
 /** The ordered list of validator node ids for a height; order fixes proposer rotation. */
@@ -54,10 +54,11 @@ export class ValidatorSet {
 }
 
 /**
- * The validators that sign the child of a block, read from that block's state.
- * Membership lives in the state so that governance can change it; until a
- * change takes effect the set is the one genesis lists.
+ * The validators that sign the child of a block, read from that block's state
+ * (the ~membership record, which governance changes). A state without the
+ * record (a store written before it existed) falls back to genesis.
  */
-export function validatorSetFor(_state: State, genesis: Genesis): ValidatorSet {
-  return new ValidatorSet(genesisValidators(genesis));
+export function validatorSetFor(state: State, genesis: Genesis): ValidatorSet {
+  const ids = validatorsForHeight(state);
+  return new ValidatorSet(ids.length > 0 ? ids : genesisValidators(genesis));
 }

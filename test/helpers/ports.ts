@@ -1,0 +1,15 @@
+/**
+ * Base ports of the tests that start testnets of real node processes. Test
+ * files run two at a time, so their ranges must not overlap: a testnet with
+ * base P uses P+i (ws), P+100+i (tcp) and P+200+i (API) for its nodes i.
+ */
+export const PORTS = {
+  publicNetwork: 16100,
+  publicPartition: 16200,
+  explorer: 16500,
+  bftPrivate: 18000,
+  bftByzantine: 18010,
+  bftConsortium: 18020,
+  bftPartition: 18030,
+  bftGovernance: 18040,
+} as const;
