@@ -59,6 +59,13 @@ export class ValidatorSet {
  * record (a store written before it existed) falls back to genesis.
  */
 export function validatorSetFor(state: State, genesis: Genesis): ValidatorSet {
+  // Asked for every consensus message: read the record once per state.
+  const cached = setByState.get(state);
+  if (cached !== undefined) return cached;
   const ids = validatorsForHeight(state);
-  return new ValidatorSet(ids.length > 0 ? ids : genesisValidators(genesis));
+  const set = new ValidatorSet(ids.length > 0 ? ids : genesisValidators(genesis));
+  setByState.set(state, set);
+  return set;
 }
+
+const setByState = new WeakMap<State, ValidatorSet>();
