@@ -12,4 +12,5 @@ export const PORTS = {
   bftConsortium: 18020,
   bftPartition: 18030,
   bftGovernance: 18040,
+  explorerBft: 18060,
 } as const;

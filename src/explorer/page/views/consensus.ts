@@ -11,19 +11,25 @@ import { ago, blockLink, card, debounce, details, duration, h, mono, note, put, 
 import { blockTimes, difficulty, hashRate, meanOfLast, throughput } from '../stats.ts';
 import type { Network } from '../types.ts';
 
-/**
- * What the page reads from GET /api/consensus. Every field is optional: the
- * endpoint belongs to the BFT module, and the panel shows what it finds.
- */
+/** A vote as GET /api/consensus lists it. */
+interface VoteSeen {
+  validator: string;
+  blockHash: string | null;
+}
+
+/** What the page reads from GET /api/consensus (api/types.ts ConsensusView). */
 interface BftState {
-  height?: number;
-  round?: number;
-  step?: string;
+  height: number;
+  round: number;
+  step: string;
   proposer?: string;
-  /** Validators, each possibly with the vote it cast this round (a block hash, null for nil). */
-  validators?: { id?: string; validator?: string; name?: string; prevote?: string | null | boolean; precommit?: string | null | boolean }[];
-  /** Or the votes of the current height, one per validator and type. */
-  votes?: { type?: string; validator?: string; round?: number; blockHash?: string | null }[];
+  /** Validator node ids in proposer order. */
+  validators: string[];
+  lockedRound: number;
+  /** The current round's votes. */
+  prevotes: VoteSeen[];
+  precommits: VoteSeen[];
+  lastCommit?: { height: number; round: number; signers: number };
 }
 
 const POLL_MS = 2000;
@@ -58,23 +64,20 @@ function bftPanel(app: App): { el: HTMLElement; dispose: Dispose } {
     if (stopped) return;
     el.hidden = false;
     const names = new Map((net?.nodes ?? []).map((n) => [n.id, n.name ?? n.id.slice(0, 8)]));
-    const round = st.round;
-    const voteOf = (id: string, type: string): unknown => {
-      const v = st.votes?.find((x) => x.validator === id && x.type === type && (round === undefined || x.round === undefined || x.round === round));
-      return v === undefined ? undefined : (v.blockHash ?? null);
+    const voteOf = (list: readonly VoteSeen[], id: string): unknown => {
+      const v = list.find((x) => x.validator === id);
+      return v === undefined ? undefined : v.blockHash;
     };
-    const ids = st.validators?.map((v) => v.id ?? v.validator ?? '') ?? (net?.nodes ?? []).filter((n) => n.roles.includes('validator')).map((n) => n.id);
-    const rows = ids.map((id, i) => {
-      const v = st.validators?.[i];
-      return [names.get(id) ?? v?.name ?? mono(id, 10), voteCell(v?.prevote ?? voteOf(id, 'prevote')), voteCell(v?.precommit ?? voteOf(id, 'precommit'))];
-    });
+    const rows = st.validators.map((id) => [names.get(id) ?? mono(id, 10), voteCell(voteOf(st.prevotes, id)), voteCell(voteOf(st.precommits, id))]);
     put(
       el,
       details([
-        ['Height', st.height === undefined ? '–' : String(st.height)],
-        ['Round', st.round === undefined ? '–' : String(st.round)],
-        ['Step', h('span', { class: 'step' }, st.step ?? '–')],
+        ['Height', String(st.height)],
+        ['Round', String(st.round)],
+        ['Step', h('span', { class: 'step' }, st.step)],
         ['Proposer', st.proposer === undefined ? '–' : (names.get(st.proposer) ?? mono(st.proposer, 10))],
+        ['Locked in round', st.lockedRound < 0 ? 'not locked' : String(st.lockedRound)],
+        ['Last commit', st.lastCommit === undefined ? '–' : `height ${st.lastCommit.height}, round ${st.lastCommit.round}, ${st.lastCommit.signers} signatures`],
       ]),
       rows.length === 0 ? note('no validators listed') : table(['Validator', 'Prevote', 'Precommit'], rows, { class: 'votes-table' }),
     );
