@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { memberCertFromJson, parseGenesis, type MemberCert } from '../core/index.ts';
-import { KeystoreError, readKeyFile, loadOrCreateNodeKey, NODE_KEY_FILE } from '../node/keystore.ts';
+import { parseGenesis } from '../core/index.ts';
+import { KeystoreError, readKeyFile, loadOrCreateNodeKey, NODE_KEY_FILE, readMemberCert } from '../node/keystore.ts';
 import { createLogger } from '../node/logger.ts';
 import { NodeRuntime } from '../node/runtime.ts';
 import { join } from 'node:path';
@@ -11,9 +11,6 @@ import type { BftFault } from '../consensus/bft/index.ts';
 import { resolveNodeSettings, type NodeFlags } from './node-config.ts';
 import { startProgress } from './progress.ts';
 
-/** Where a node keeps the member certificate its organisation issued (optional). */
-export const MEMBER_CERT_FILE = 'member-cert.json';
-
 /** Reads PEERCHAIN_FAULT: "byzantine" or "crash-after-precommit:H". */
 function parseFault(v: Sourced<string> | undefined): BftFault | undefined {
   if (v === undefined) return undefined;
@@ -21,26 +18,6 @@ function parseFault(v: Sourced<string> | undefined): BftFault | undefined {
   const m = /^crash-after-precommit:(\d{1,15})$/.exec(v.value);
   if (m !== null) return { crashAfterPrecommitAt: Number(m[1]) };
   throw badValue(v.source, v.value, '"byzantine" or "crash-after-precommit:HEIGHT"');
-}
-
-/** DATA/member-cert.json, written by `peerchain org certify`: how a node admitted by its organisation (not genesis) proves it. */
-async function readMemberCert(dataDir: string): Promise<MemberCert | undefined> {
-  const file = join(dataDir, MEMBER_CERT_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CliError(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const c = memberCertFromJson(json);
-  if (!c.ok) throw new CliError(`${file}: ${c.error.message}`);
-  return c.value;
 }
 
 /** Runs one node until SIGINT or SIGTERM. */
@@ -71,6 +48,7 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
   if (fault !== undefined && genesis.consensus.type !== 'bft') throw new CliError('PEERCHAIN_FAULT: fault modes exist for BFT validators only');
   const log = createLogger({ level: s.logLevel, name: s.name });
   if (fault !== undefined) log.warn({ fault }, 'FAULT MODE: this node misbehaves on purpose (tests only)');
+  if (s.faultControl) log.info({ faults: s.faults }, 'fault control on: /api/faults may cut and slow this node\'s links (testnet)');
   const rt = await NodeRuntime.start({
     name: s.name,
     dataDir: s.dataDir,
@@ -88,6 +66,9 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     insecure: s.insecure,
     memberCert: await readMemberCert(s.dataDir),
     fault,
+    faultControl: s.faultControl,
+    faults: s.faults,
+    testnetControl: s.testnetControl,
   });
   ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);
   ctx.out.line(`  peers: ${rt.net.listenAddresses().join(' ') || '(not listening)'}`);

@@ -5,18 +5,24 @@
  * without a genesis file), finishes the handshake with a fresh throwaway key,
  * then times PING/PONG round trips through a Peer and sums them up like ping(8).
  */
-import { generateKeyPair } from '../crypto/index.ts';
+import { join } from 'node:path';
+import { generateKeyPair, type KeyPair } from '../crypto/index.ts';
+import { NODE_KEY_FILE, readKeyFile, readMemberCert } from '../node/keystore.ts';
 import {
   addressError,
   HandshakeError,
   HandshakeMachine,
+  isTlsScheme,
   message,
+  nodeTlsIdentity,
   parseAddress,
   parseMessage,
   payloadSchemas,
   Peer,
   tcpTransport,
+  tlsTransport,
   wsTransport,
+  wssTransport,
   type CloseInfo,
   type Connection,
   type HandshakeAction,
@@ -32,6 +38,7 @@ import { CliError } from './errors.ts';
 
 /** Flags of `peerchain ping`. */
 export interface PingFlags {
+  data?: string;
   count?: string;
   intervalMs?: string;
   timeoutMs?: string;
@@ -79,7 +86,7 @@ function settings(flags: PingFlags): PingSettings {
 function refusal(address: string, reason: string, msg: string): CliError {
   const hint =
     reason === 'not-member'
-      ? ' (this is a permissioned network: only its members may connect, and ping uses a fresh key)'
+      ? ' (this is a permissioned network: only its members may connect; pass --data with a member node\'s directory to ping with its key)'
       : reason === 'banned'
         ? ' (the node has banned this host for a while)'
         : reason === 'too-many-peers'
@@ -88,9 +95,12 @@ function refusal(address: string, reason: string, msg: string): CliError {
   return new CliError(`${address} refused the link: ${reason}${msg === '' ? '' : `: ${msg}`}${hint}`);
 }
 
-async function dial(address: string, timeoutMs: number): Promise<Connection> {
+async function dial(address: string, timeoutMs: number, keys: KeyPair): Promise<Connection> {
   const scheme = parseAddress(address)?.scheme;
-  const transport = scheme === 'tcp' ? tcpTransport({ dialTimeoutMs: timeoutMs }) : wsTransport({ dialTimeoutMs: timeoutMs });
+  const o = { dialTimeoutMs: timeoutMs };
+  // Over TLS ping presents a certificate for the key it handshakes with, as a node does.
+  const transport =
+    scheme === 'tcp' ? tcpTransport(o) : scheme === 'tls' ? tlsTransport(nodeTlsIdentity(keys), o) : scheme === 'wss' ? wssTransport(nodeTlsIdentity(keys), o) : wsTransport(o);
   try {
     return await transport.dial(address);
   } catch (e) {
@@ -240,14 +250,21 @@ export async function runPing(ctx: CliContext, address: string, flags: PingFlags
   const s = settings(flags);
   const json = flags.json === true;
   const started = performance.now();
-  const conn = await dial(address, s.timeoutMs);
+  // A member node's own key (and certificate) lets ping into a permissioned network; otherwise a throwaway key.
+  const keys = flags.data === undefined ? generateKeyPair() : await readKeyFile(join(flags.data, NODE_KEY_FILE)).catch((e: unknown) => {
+    throw new CliError(`--data ${flags.data}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const memberCert = flags.data === undefined ? undefined : await readMemberCert(flags.data);
+  const conn = await dial(address, s.timeoutMs, keys);
   const { frame, hello } = await awaitHello(conn, address, s.timeoutMs);
   let h: Handshaken;
   try {
     h = await handshakeAfterHello(
       conn,
       {
-        keys: generateKeyPair(),
+        keys,
+        ...(memberCert === undefined ? {} : { memberCert }),
+        ...(isTlsScheme(conn.scheme) ? { tls: { peerCertKey: conn.peerCertKey } } : {}),
         network: hello.network,
         chainId: hello.chainId,
         genesisHash: hello.genesisHash,

@@ -6,16 +6,19 @@ const EXAMPLES = `
 Examples:
   peerchain ping ws://127.0.0.1:6001
   peerchain ping tcp://127.0.0.1:7001 --count 10 --interval-ms 200
+  peerchain ping wss://127.0.0.1:6002 --data ./corp/nodes/member1
 
 It connects like a peer would, with a fresh throwaway key: a node of a private or
-consortium network refuses it, since only members may connect.`;
+consortium network refuses that, since only members may connect. --data uses a
+member node's key (and member certificate) instead.`;
 
 /** Registers `peerchain ping ADDR`. */
 export function registerPing(program: Command, ctx: CliContext): Command {
   return program
     .command('ping')
     .description('measure round trips to a node over a P2P link (handshake, then PING/PONG), like ping(8)')
-    .argument('<address>', "the node's peer address, ws://host:port or tcp://host:port")
+    .argument('<address>', "the node's peer address: ws://, tcp://, wss:// or tls:// host:port")
+    .option('--data <dir>', "ping with this node directory's key (a member of a private or consortium network)")
     .option('--count <n>', 'pings to send (default 4)')
     .option('--interval-ms <ms>', 'pause between pings (default 1000)')
     .option('--timeout-ms <ms>', 'longest wait for the connection, the handshake and each reply (default 5000)')

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { link, lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { memberCertFromJson, type MemberCert } from '../core/index.ts';
 import { decodeKeyFile, encodeKeyFile, generateKeyPair, isEncryptedKeyFile, KeyFileError, type KeyFile, type KeyPair } from '../crypto/index.ts';
 
 /**
@@ -258,4 +259,27 @@ export async function loadOrCreateNodeKey(dataDir: string): Promise<NodeKey> {
     if (e instanceof KeystoreError && e.reason === 'exists') return { keys: await readKeyFile(file), file, created: false };
     throw e;
   }
+}
+
+/** Where a node keeps the member certificate its organisation issued (optional). */
+export const MEMBER_CERT_FILE = 'member-cert.json';
+
+/** DATA/member-cert.json, written by `peerchain org certify`: how a node admitted by its organisation (not genesis) proves it. */
+export async function readMemberCert(dataDir: string): Promise<MemberCert | undefined> {
+  const file = join(dataDir, MEMBER_CERT_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new KeystoreError('not-json', file, `${file}: not JSON (${(e as Error).message})`);
+  }
+  const c = memberCertFromJson(json);
+  if (!c.ok) throw new KeystoreError('damaged', file, `${file}: ${c.error.message}`);
+  return c.value;
 }

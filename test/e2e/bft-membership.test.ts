@@ -19,6 +19,7 @@ import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { terminate, Testnet, waitForApi } from '../../src/testnet/launcher.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
+import { assertOk, assertUserError, run } from '../helpers/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
 
@@ -105,6 +106,24 @@ describe('private network membership', { timeout: 240_000 }, () => {
     } finally {
       await terminate(child);
     }
+  });
+
+  test('a node admitted by an organisation certificate, not genesis, gets in: peerchain ping with its key; a throwaway key is refused', async () => {
+    const v3 = net.node('validator3');
+    // The organisation admits a new node by signing a member certificate with its org key.
+    const probe = join(dir, 'probe');
+    mkdirSync(probe, { recursive: true });
+    const keys = generateKeyPair();
+    await writeKeyFile(join(probe, NODE_KEY_FILE), keys);
+    const orgKey = join(dir, 'net', 'orgs', 'org1', 'org-key.json');
+    assertOk(await run(['org', 'certify', '--org-key', orgKey, '--org', 'org1', '--node-id', keys.publicKey, '--name', 'probe', '--chain-id', chainId, '--out', join(probe, 'member-cert.json')]));
+    const okRun = await run(['ping', `wss://127.0.0.1:${v3.wsPort}`, '--data', probe, '--count', '2', '--interval-ms', '50', '--json']);
+    assertOk(okRun);
+    const report = JSON.parse(okRun.stdout) as { received: number; network: string };
+    assert.equal(report.received, 2);
+    assert.equal(report.network, 'private');
+    const refused = await run(['ping', `tls://127.0.0.1:${v3.tcpPort}`, '--count', '1']);
+    assertUserError(refused, /refused the link: not-member.*--data/);
   });
 
   test('a plaintext dial to a TLS-only node fails cleanly and the node keeps serving', async () => {
