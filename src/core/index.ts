@@ -15,4 +15,5 @@ export * from './genesis.ts';
 export * from './membership.ts';
 export * from './governance.ts';
 export * from './member-cert.ts';
+export * from './votes.ts';
 export * from './assemble.ts';

@@ -1,14 +1,15 @@
 /** BFT messages (proposals, votes, commit certificates) and their signatures. */
-import { canonicalBytes } from '../../core/index.ts';
+import { canonicalBytes, isWellFormedVote, signVote, verifyVote, VOTE_TAG, voteSigningBytes, type UnsignedVote, type Vote, type VoteType } from '../../core/index.ts';
 import { fromHex, isHex, isPublicKeyHex, sign, taggedHash, toHex, verify, type Hash, type KeyPair, type PublicKeyHex } from '../../crypto/index.ts';
 import type { ValidatorSet } from './validators.ts';
 
+// Votes are defined in core (blocks carry them); re-exported so consensus code has one import.
+export { isWellFormedVote, signVote, verifyVote, voteSigningBytes, type UnsignedVote, type Vote, type VoteType };
+
 export const BFT_TAG = {
-  vote: 'peerchain:bft:vote:v1',
+  vote: VOTE_TAG,
   proposal: 'peerchain:bft:proposal:v1',
 } as const;
-
-export type VoteType = 'prevote' | 'precommit';
 
 /** A proposer's claim that blockHash is the value for (height, round). */
 export interface Proposal {
@@ -18,16 +19,6 @@ export interface Proposal {
   /** The round whose +2/3 prevotes justify re-proposing blockHash (proof of lock), or -1. */
   readonly polRound: number;
   readonly proposer: PublicKeyHex;
-  readonly signature: string;
-}
-
-/** A prevote or precommit; blockHash null is a vote for nil. */
-export interface Vote {
-  readonly type: VoteType;
-  readonly height: number;
-  readonly round: number;
-  readonly blockHash: Hash | null;
-  readonly validator: PublicKeyHex;
   readonly signature: string;
 }
 
@@ -45,16 +36,7 @@ export interface Evidence {
   readonly voteB: Vote;
 }
 
-export type UnsignedVote = Omit<Vote, 'signature'>;
 export type UnsignedProposal = Omit<Proposal, 'signature'>;
-
-/** The 32 bytes a vote signature covers; chainId binds it to one network. */
-export function voteSigningBytes(v: UnsignedVote, chainId: string): Buffer {
-  return taggedHash(
-    BFT_TAG.vote,
-    canonicalBytes({ chainId, type: v.type, height: v.height, round: v.round, blockHash: v.blockHash, validator: v.validator }),
-  );
-}
 
 /** The 32 bytes a proposal signature covers. */
 export function proposalSigningBytes(p: UnsignedProposal, chainId: string): Buffer {
@@ -64,12 +46,6 @@ export function proposalSigningBytes(p: UnsignedProposal, chainId: string): Buff
   );
 }
 
-/** Signs a vote with the validator's key (keys.publicKey must be v.validator). */
-export function signVote(keys: KeyPair, v: Omit<UnsignedVote, 'validator'>, chainId: string): Vote {
-  const unsigned: UnsignedVote = { type: v.type, height: v.height, round: v.round, blockHash: v.blockHash, validator: keys.publicKey };
-  return { ...unsigned, signature: toHex(sign(keys, voteSigningBytes(unsigned, chainId))) };
-}
-
 /** Signs a proposal with the proposer's key. */
 export function signProposal(keys: KeyPair, p: Omit<UnsignedProposal, 'proposer'>, chainId: string): Proposal {
   const unsigned: UnsignedProposal = { height: p.height, round: p.round, blockHash: p.blockHash, polRound: p.polRound, proposer: keys.publicKey };
@@ -77,20 +53,6 @@ export function signProposal(keys: KeyPair, p: Omit<UnsignedProposal, 'proposer'
 }
 
 const isHeight = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-
-/** True if a value has the shape of a vote (fields typed and in range); says nothing of the signature. */
-export function isWellFormedVote(v: unknown): v is Vote {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return (
-    (o.type === 'prevote' || o.type === 'precommit') &&
-    isHeight(o.height) &&
-    isHeight(o.round) &&
-    (o.blockHash === null || isHex(o.blockHash, 32)) &&
-    isPublicKeyHex(o.validator) &&
-    isHex(o.signature, 64)
-  );
-}
 
 /** True if a value has the shape of a proposal; says nothing of the signature. */
 export function isWellFormedProposal(p: unknown): p is Proposal {
@@ -106,12 +68,6 @@ export function isWellFormedProposal(p: unknown): p is Proposal {
     isPublicKeyHex(o.proposer) &&
     isHex(o.signature, 64)
   );
-}
-
-/** True if the vote is well formed and signed by its validator for chainId; never throws. */
-export function verifyVote(v: unknown, chainId: string): v is Vote {
-  if (!isWellFormedVote(v)) return false;
-  return verify(v.validator, voteSigningBytes(v, chainId), fromHex(v.signature));
 }
 
 /** True if the proposal is well formed and signed by its proposer for chainId; never throws. */
