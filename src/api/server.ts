@@ -13,6 +13,7 @@ import { activityRoutes } from './routes/activity.ts';
 import { chainRoutes } from './routes/chain.ts';
 import { consensusRoutes } from './routes/consensus.ts';
 import { explorerRoutes } from './routes/explorer.ts';
+import { faultRoutes } from './routes/faults.ts';
 import { mineRoutes } from './routes/mine.ts';
 import { networkRoutes } from './routes/network.ts';
 import { peerRoutes } from './routes/peers.ts';
@@ -74,6 +75,7 @@ function buildApp(ctx: ApiContext, opts: ApiOptions, bodyLimit: number): Fastify
   networkRoutes(app, ctx);
   searchRoutes(app, ctx);
   activityRoutes(app, ctx);
+  faultRoutes(app, ctx);
   explorerRoutes(app, ctx);
   return app;
 }
@@ -87,7 +89,7 @@ export async function startApi(node: PeerchainNode, opts: ApiOptions): Promise<A
   checkOptions(opts);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const closing = new AbortController();
-  const ctx: ApiContext = { node, peers: opts.peers, stats: opts.stats, consensus: opts.consensus, log: opts.log, mineTimeoutMs: opts.mineTimeoutMs ?? DEFAULT_MINE_TIMEOUT_MS, closing: closing.signal };
+  const ctx: ApiContext = { node, peers: opts.peers, stats: opts.stats, consensus: opts.consensus, log: opts.log, mineTimeoutMs: opts.mineTimeoutMs ?? DEFAULT_MINE_TIMEOUT_MS, closing: closing.signal, faults: opts.faults, testnet: opts.testnet };
   const app = buildApp(ctx, opts, bodyLimit);
   const events = attachEventStream(app.server, node, opts.events, opts.log);
   // Fastify listens on every address "localhost" resolves to, but the event stream hooks the main server only.

@@ -88,6 +88,21 @@ export interface ConsensusApi {
   evidence(): readonly EvidenceView[];
 }
 
+/** `GET/POST /api/faults`: the faults a testnet node emulates. */
+export interface FaultsView {
+  /** Node ids whose links are cut and whose handshakes are refused. */
+  readonly block: readonly string[];
+  /** Emulated latency added to every message this node sends. */
+  readonly delayMs: number;
+}
+
+/** The P2P layer's fault injection, offered only by a node started with --fault-control. */
+export interface FaultsApi {
+  get(): FaultsView;
+  /** Sets the faults; an omitted field keeps its value. */
+  set(f: { readonly block?: readonly string[]; readonly delayMs?: number }): FaultsView;
+}
+
 export interface ApiOptions {
   readonly host: string;
   readonly port: number;
@@ -102,6 +117,10 @@ export interface ApiOptions {
   /** How long POST /api/mine waits before answering 202 while mining goes on (default 60 s). */
   readonly mineTimeoutMs?: number;
   readonly events?: EventStreamOptions;
+  /** Testnet fault injection (`--fault-control`); absent: /api/faults answers 404. */
+  readonly faults?: FaultsApi;
+  /** The launcher's control URL when run by `peerchain testnet`, reported read-only in /api/network. */
+  readonly testnet?: { readonly control: string };
 }
 
 /** A running API server. */

@@ -37,6 +37,8 @@ export const ENV_VARS = {
   PEERCHAIN_LOG_LEVEL: 'node: log level (fatal, error, warn, info, debug, trace)',
   PEERCHAIN_INSECURE: 'node: set to 1 to allow plaintext ws:// and tcp:// links in a private or consortium network',
   PEERCHAIN_FAULT: 'node, tests only: "byzantine" (equivocate) or "crash-after-precommit:H" (a BFT validator misbehaves on purpose)',
+  PEERCHAIN_TESTNET_CONTROL: 'node, set by peerchain testnet: the launcher\'s control URL, shown to the explorer',
+  PEERCHAIN_TESTNET_FAULTS: 'node, set by peerchain testnet with --fault-control: faults from the start, as JSON {"block": [nodeId...], "delayMs": n}',
 } as const;
 
 /** The name of a variable the CLI reads. */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { addressError } from '../crypto/index.ts';
+import { MAX_FAULT_DELAY_MS } from '../p2p/index.ts';
 import { flagOrEnv, fromEnv, parseIntIn, type Env, type Sourced } from './config.ts';
 import { badValue, CliError } from './errors.ts';
 
@@ -26,6 +27,7 @@ export interface NodeFlags {
   logLevel?: string;
   name?: string;
   progress?: boolean;
+  faultControl?: boolean;
 }
 
 /** Fully resolved settings of one node process. */
@@ -47,6 +49,12 @@ export interface NodeSettings {
   readonly bootstrap: boolean;
   readonly insecure: boolean;
   readonly logLevel: string;
+  /** Serve /api/faults (hidden --fault-control, set by `peerchain testnet`). */
+  readonly faultControl: boolean;
+  /** Faults from the start (PEERCHAIN_TESTNET_FAULTS; only with faultControl). */
+  readonly faults?: { readonly block: readonly string[]; readonly delayMs: number };
+  /** The testnet launcher's control URL (PEERCHAIN_TESTNET_CONTROL). */
+  readonly testnetControl?: string;
 }
 
 /** The config file (`DIR/node.json` written by init, or --config): a subset of the settings. */
@@ -130,6 +138,11 @@ export function resolveNodeSettings(flags: NodeFlags, env: Env): NodeSettings {
   const logLevel = flagOrEnv(env, '--log-level', flags.logLevel, 'PEERCHAIN_LOG_LEVEL')?.value ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw badValue('--log-level', logLevel, LOG_LEVELS.join(', '));
   const bootstrap = flags.bootstrap === true || (flags.bootstrap === undefined && Array.isArray(cfg.roles) && cfg.roles.includes('bootstrap'));
+  const faultControl = flags.faultControl === true;
+  const faultsEnv = fromEnv(env, 'PEERCHAIN_TESTNET_FAULTS');
+  const faults = faultControl && faultsEnv !== undefined ? parseFaults(faultsEnv) : undefined;
+  const control = fromEnv(env, 'PEERCHAIN_TESTNET_CONTROL');
+  if (control !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(control.value)) throw badValue(control.source, control.value, 'a URL like http://127.0.0.1:3000');
   return {
     name: flags.name ?? cfg.name ?? (dataDir.split(/[\\/]/).pop() || 'node'),
     dataDir,
@@ -148,7 +161,28 @@ export function resolveNodeSettings(flags: NodeFlags, env: Env): NodeSettings {
     bootstrap,
     insecure: flags.insecure === true || ['1', 'true'].includes(fromEnv(env, 'PEERCHAIN_INSECURE')?.value ?? ''),
     logLevel,
+    faultControl,
+    faults,
+    testnetControl: control?.value.replace(/\/$/, ''),
   };
+}
+
+/** PEERCHAIN_TESTNET_FAULTS: {"block": [nodeId...], "delayMs": n}, both optional. */
+function parseFaults(s: Sourced<string>): { block: string[]; delayMs: number } {
+  const want = `{"block": [node ids, 64 hex each], "delayMs": an integer from 0 to ${MAX_FAULT_DELAY_MS}}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(s.value);
+  } catch {
+    throw badValue(s.source, s.value, want);
+  }
+  const o = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as { block?: unknown; delayMs?: unknown };
+  const block = o.block ?? [];
+  const delayMs = o.delayMs ?? 0;
+  const okBlock = Array.isArray(block) && block.every((id) => typeof id === 'string' && /^[0-9a-f]{64}$/.test(id));
+  const okDelay = typeof delayMs === 'number' && Number.isInteger(delayMs) && delayMs >= 0 && delayMs <= MAX_FAULT_DELAY_MS;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !okBlock || !okDelay) throw badValue(s.source, s.value, want);
+  return { block: block as string[], delayMs: delayMs as number };
 }
 
 function mapNum(s: Sourced<number> | undefined): Sourced<string> | undefined {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { withEnv } from './config.ts';
 import type { CliContext } from './context.ts';
 import type { NodeFlags } from './node-config.ts';
@@ -36,6 +36,8 @@ export function registerNode(program: Command, ctx: CliContext): Command {
     .option('--log-level <level>', withEnv('fatal, error, warn, info, debug or trace (default info)', 'PEERCHAIN_LOG_LEVEL'))
     .option('--name <name>', 'name used in logs (default: from node.json or the directory name)')
     .option('--no-progress', 'no progress bar while syncing, even on a terminal')
+    // Hidden: for `peerchain testnet` only, it lets any local caller cut this node's links and slow them.
+    .addOption(new Option('--fault-control', 'serve /api/faults (testnet partitions and latency; set by peerchain testnet)').hideHelp())
     .addHelpText('after', EXAMPLES)
     .action(async (flags: NodeFlags) => (await import('./node-run.ts')).runNode(ctx, flags));
 }

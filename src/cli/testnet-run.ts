@@ -14,6 +14,7 @@ export async function runTestnet(ctx: CliContext, flags: TestnetFlags): Promise<
   if (!['public', 'private', 'consortium'].includes(network)) throw badValue('--network', network, 'public, private or consortium');
   const basePort = flags.basePort === undefined ? undefined : parseIntIn({ value: flags.basePort, source: '--base-port' }, 1024, 65000);
   const mineThreads = flags.mineThreads === undefined ? 0 : parseIntIn({ value: flags.mineThreads, source: '--mine-threads' }, 0, 64);
+  const controlPort = flags.controlPort === undefined ? undefined : parseIntIn({ value: flags.controlPort, source: '--control-port' }, 1, 65535);
   const dir = resolve(flags.dir ?? join('.peerchain', network));
   const init = parseInitFlags({ ...testnetInitFlags(network, flags), out: dir });
   const count = nodeCount(init);
@@ -39,6 +40,7 @@ export async function runTestnet(ctx: CliContext, flags: TestnetFlags): Promise<
     basePort,
     mineThreads,
     logLevel: flags.logLevel,
+    control: { port: controlPort },
     onLine: (node, line) => {
       let s = logs.get(node);
       if (s === undefined) {
@@ -52,7 +54,8 @@ export async function runTestnet(ctx: CliContext, flags: TestnetFlags): Promise<
   const width = Math.max(8, ...net.nodes.map((n) => n.name.length));
   for (const n of net.nodes) ctx.out.line(`  ${n.name.padEnd(width)} API ${n.apiUrl}   peers ws://127.0.0.1:${n.wsPort} tcp://127.0.0.1:${n.tcpPort}`);
   ctx.out.line('');
-  ctx.out.line(`status:   ${net.nodes[0]!.apiUrl}/api/status   (the web explorer at / comes with its own issue)`);
+  ctx.out.line(`explorer: ${net.nodes[0]!.apiUrl}/   (every node serves it at its API URL)`);
+  ctx.out.line(`controls: ${net.controlUrl}/control   (stop, restart, partition, heal, slow: buttons under the explorer's Testnet tab)`);
   ctx.out.line(`logs:     ${logDir}`);
   ctx.out.line('Ctrl-C stops every node.');
   const timer = setInterval(() => void summary(ctx, net), 10_000);

@@ -14,6 +14,7 @@ export interface TestnetFlags {
   mineThreads?: string;
   fresh?: boolean;
   logLevel?: string;
+  controlPort?: string;
 }
 
 /** Registers `peerchain testnet`. */
@@ -32,5 +33,6 @@ export function registerTestnet(program: Command, ctx: CliContext): Command {
     .option('--mine-threads <n>', 'mining processes per node (default 0: mine inside each node process)')
     .option('--fresh', 'delete the network in --dir and create a new one')
     .option('--log-level <level>', 'node log level (default info); logs go to DIR/logs/NAME.log')
+    .option('--control-port <p>', 'port of the fault controls (HTTP on 127.0.0.1: stop, restart, partition, heal, slow); default: the lowest API port - 1')
     .action(async (flags: TestnetFlags) => (await import('./testnet-run.ts')).runTestnet(ctx, flags));
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { startApi, type ApiServer, type ConsensusApi, type PeersApi } from '../api/index.ts';
+import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
 import { blockFromJson, blockHash, blockToJson, ERR, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
@@ -31,6 +31,12 @@ export interface RuntimeOptions {
   readonly memberCert?: MemberCert;
   /** Test-only BFT fault mode (PEERCHAIN_FAULT). */
   readonly fault?: BftFault;
+  /** Testnet fault injection (the hidden --fault-control flag): serve /api/faults, starting with `faults`. */
+  readonly faultControl?: boolean;
+  /** Faults in force from the start (a node restarted into a testnet partition must not bridge it, even briefly). */
+  readonly faults?: { readonly block?: readonly string[]; readonly delayMs?: number };
+  /** The testnet launcher's control URL, reported in /api/network so the explorer can offer its controls. */
+  readonly testnetControl?: string;
   /** A store to use instead of LevelDB under dataDir/chain (tests). */
   readonly store?: Store;
   readonly now?: () => number;
@@ -146,6 +152,7 @@ export class NodeRuntime {
       bookPersistence: metaPersistence(store, 'p2p:book'),
       log: opts.log,
       agent: `peerchain/${opts.name}`,
+      faultControl: opts.faultControl === true,
     });
     let rt: NodeRuntime | undefined;
     const gossip = new Gossip(net, {
@@ -180,6 +187,7 @@ export class NodeRuntime {
     const sync = new Synchronizer(node.chain, syncNet, { now: opts.now ?? Date.now });
     rt = new NodeRuntime(node, net, gossip, sync, opts);
     rt.wire(store);
+    if (opts.faultControl === true && opts.faults !== undefined) net.setFaults(opts.faults);
     try {
       if (opts.genesis.consensus.type === 'bft') rt.startBft();
       await net.start();
@@ -187,7 +195,7 @@ export class NodeRuntime {
       sync.start();
       node.start();
       rt.bft?.start();
-      if (opts.api !== undefined) rt.apiServer = await startApi(node, { ...opts.api, peers: rt.peersApi(), stats: () => net.stats(), consensus: rt.consensusApi(), log: opts.log });
+      if (opts.api !== undefined) rt.apiServer = await startApi(node, { ...opts.api, peers: rt.peersApi(), stats: () => net.stats(), consensus: rt.consensusApi(), log: opts.log, faults: rt.faultsApi(), testnet: opts.testnetControl === undefined ? undefined : { control: opts.testnetControl } });
     } catch (e) {
       await rt.stop();
       throw e;
@@ -314,6 +322,11 @@ export class NodeRuntime {
       evidence: () =>
         this.evidence.map((e) => ({ validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, type: e.voteA.type, blockHashes: [e.voteA.blockHash, e.voteB.blockHash] })),
     };
+  }
+
+  private faultsApi(): FaultsApi | undefined {
+    if (this.opts.faultControl !== true) return undefined;
+    return { get: () => this.net.faults(), set: (f) => this.net.setFaults(f) };
   }
 
   private peersApi(): PeersApi {

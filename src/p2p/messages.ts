@@ -48,6 +48,8 @@ export const DISCONNECT_REASONS = [
   'cert-mismatch',
   /** A plaintext link to a node that only accepts TLS. */
   'tls-required',
+  /** A testnet fault: this node was told to cut its links to that node id (never sent outside --fault-control). */
+  'partitioned',
 ] as const;
 export type KnownDisconnectReason = (typeof DISCONNECT_REASONS)[number];
 

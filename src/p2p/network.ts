@@ -103,6 +103,12 @@ export interface P2PNetworkOptions {
   readonly wallNow?: () => number;
   readonly random?: () => number;
   readonly log?: P2PLogger;
+  /**
+   * Testnet fault control: links pass through the latency emulation so that
+   * setFaults can slow them. Off (the default), links carry no such layer and
+   * setFaults can only cut links.
+   */
+  readonly faultControl?: boolean;
 }
 
 /** One connected peer as the layers above see it. */
@@ -142,6 +148,20 @@ export interface NetworkStats extends TrafficCounters {
   readonly knownAddresses: number;
   readonly messagesInByType: Readonly<Record<string, number>>;
 }
+
+/** Test-network faults this node emulates (set through setFaults, e.g. by `peerchain testnet`). */
+export interface NetworkFaults {
+  /** Node ids whose links are cut and whose handshakes are refused with 'partitioned'. */
+  readonly block: readonly string[];
+  /** Every message this node sends on an established link waits this long first (emulated latency). */
+  readonly delayMs: number;
+}
+
+/** Longest emulated latency setFaults accepts: well under the keepalive's 30 s, so a slowed link stays up. */
+export const MAX_FAULT_DELAY_MS = 10_000;
+
+// Messages waiting out an emulated delay on one link; past this, send() answers 'full' as a real buffer would.
+const MAX_DELAYED_MESSAGES = 10_000;
 
 /** Events: one per message type carrying (payload, peerId), plus peer lifecycle. */
 export type NetworkEvents = { [T in MessageType]: [PayloadOf<T>, string] } & {
@@ -197,6 +217,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   private cancelTick = (): void => {};
   private tickSoon = false;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  private readonly blocked = new Set<string>();
+  private delayMs = 0;
 
   constructor(opts: P2PNetworkOptions) {
     super();
@@ -368,6 +390,50 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     l?.peer.disconnect('banned', reason);
   }
 
+  /**
+   * Test-network fault injection (nodes run with --fault-control): cuts the
+   * links to the given node ids and refuses their handshakes with
+   * 'partitioned', without scoring or banning anyone, and (on a network
+   * created with faultControl) delays every message sent on an established
+   * link by delayMs, in order per peer.
+   * Omitted fields keep their value. Unblocked nodes are redialed at once:
+   * healing resets the reconnect backoff that the partition built up.
+   */
+  setFaults(f: { readonly block?: readonly string[]; readonly delayMs?: number }): NetworkFaults {
+    if (f.delayMs !== undefined && !(Number.isInteger(f.delayMs) && f.delayMs >= 0 && f.delayMs <= MAX_FAULT_DELAY_MS)) {
+      throw new RangeError(`delayMs must be an integer from 0 to ${MAX_FAULT_DELAY_MS}`);
+    }
+    if (f.delayMs !== undefined && f.delayMs > 0 && this.o.faultControl !== true) throw new Error('latency is emulated only on a network created with faultControl');
+    if (f.delayMs !== undefined && f.delayMs !== this.delayMs) {
+      this.delayMs = f.delayMs;
+      // Measure every link again now rather than at the next keepalive, so round trips shown reflect the change.
+      for (const l of this.links.values()) l.peer.ping(2 * this.delayMs + 5000).catch(() => undefined);
+    }
+    if (f.block !== undefined) {
+      const next = new Set(f.block.filter((id) => id !== this.nodeId));
+      const healed = [...this.blocked].filter((id) => !next.has(id));
+      this.blocked.clear();
+      for (const id of next) this.blocked.add(id);
+      for (const [id, l] of this.links) if (this.blocked.has(id)) l.peer.disconnect('partitioned', 'links to this node are cut (testnet fault control)');
+      if (healed.length > 0) {
+        // Dials refused during the partition backed off for up to a minute; a healed network should relink now.
+        // (onLinkClosed already sets nextAttemptAt on book entries the same way.)
+        for (const { address } of this.book.all()) {
+          const e = this.book.get(address);
+          if (e !== undefined) e.nextAttemptAt = 0;
+        }
+        this.scheduleTick(0);
+      }
+      this.log.info({ block: [...this.blocked].map(short), delayMs: this.delayMs }, 'fault control: links changed');
+    } else if (f.delayMs !== undefined) this.log.info({ delayMs: this.delayMs }, 'fault control: emulated latency changed');
+    return this.faults();
+  }
+
+  /** The faults set by setFaults (none unless a testnet asked). */
+  faults(): NetworkFaults {
+    return { block: [...this.blocked], delayMs: this.delayMs };
+  }
+
   /** Message and byte counters, over live and closed links. */
   stats(): NetworkStats {
     const t = { ...this.closedTraffic };
@@ -475,12 +541,24 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       return { ok: false, code: 'P2P_STOPPED', message: 'the p2p network is stopping' };
     }
     let h: Handshaken;
+    let heard: string | undefined;
     try {
-      h = await handshake(conn, this.handshakeConfig('outbound'), this.clock);
+      h = await handshake(conn, this.handshakeConfig('outbound', (id) => (heard = id)), this.clock);
     } catch (err) {
       this.addClosedTraffic(conn);
       const reason = err instanceof HandshakeError ? err.reason : 'error';
       if (reason === 'duplicate-connection') return { ok: true, status: 'known' };
+      if (reason === 'partitioned') {
+        // A testnet partition, on either side: it will heal, so retry at a steady pace rather than back off for
+        // minutes, and remember whose address this is so that maintain() stops dialing it while we block it.
+        const e = this.book.get(address);
+        if (e !== undefined) {
+          if (heard !== undefined && e.nodeId === undefined) e.nodeId = heard;
+          e.nextAttemptAt = this.wallNow() + backoffDelay(2, this.o.backoff ?? DEFAULT_BACKOFF, this.random);
+        }
+        this.log.debug({ address, by: err instanceof HandshakeError && err.remote ? 'remote' : 'local' }, 'outbound link refused: partitioned');
+        return { ok: false, code: 'HANDSHAKE_FAILED', message: err instanceof Error ? err.message : String(err) };
+      }
       if (reason === 'self-connection') {
         this.own.add(address);
         this.book.remove(address);
@@ -503,7 +581,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   // ---- the peer set ----
 
-  private handshakeConfig(direction: 'inbound' | 'outbound'): HandshakeConfig {
+  private handshakeConfig(direction: 'inbound' | 'outbound', onHello?: (nodeId: string) => void): HandshakeConfig {
     const head = this.o.head();
     return {
       keys: this.o.keys,
@@ -523,6 +601,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
         return existing !== undefined && !newWins(existing.direction, direction, this.nodeId, id);
       },
       admit: (hello) => {
+        onHello?.(hello.nodeId);
+        if (this.blocked.has(hello.nodeId)) return { reason: 'partitioned', message: 'links to this node are cut (testnet fault control)' };
         const b = this.bans.get('node', hello.nodeId);
         return b === undefined ? undefined : { reason: 'banned', message: `banned until ${new Date(b.until).toISOString()}` };
       },
@@ -532,13 +612,15 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   /** Adds a handshaken link to the peer set; false if it lost a duplicate tie-break or a limit. */
   private register(h: Handshaken, direction: 'inbound' | 'outbound', dialed: string | undefined): boolean {
     const id = h.remote.nodeId;
-    const drop = (reason: 'duplicate-connection' | 'too-many-peers', msg: string): false => {
+    const drop = (reason: 'duplicate-connection' | 'too-many-peers' | 'partitioned', msg: string): false => {
       h.conn.send(message('DISCONNECT', { reason, message: msg }));
       h.conn.close(reason);
       this.addClosedTraffic(h.conn);
       return false;
     };
     if (this.state !== 'running') return drop('too-many-peers', 'node stopping');
+    // A partition set while this handshake was under way.
+    if (this.blocked.has(id)) return drop('partitioned', 'links to this node are cut (testnet fault control)');
     const existing = this.links.get(id);
     if (existing !== undefined) {
       if (!newWins(existing.direction, direction, this.nodeId, id)) return drop('duplicate-connection', 'already connected; keeping the link dialed by the lower node id');
@@ -548,7 +630,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       this.onLinkClosed(existing, { reason: 'duplicate-connection', message: 'replaced', by: 'local', score: existing.peer.score });
     }
     if (direction === 'inbound' && this.count('inbound') >= (this.o.maxInbound ?? 32)) return drop('too-many-peers', 'inbound peer limit reached');
-    const peer = new Peer(h, { clock: this.clock, ...this.o.peer });
+    // Under fault control every link's sends pass through the latency emulation (at once while no delay is set).
+    const linkConn = this.o.faultControl === true ? withLatency(h.conn, () => this.delayMs, this.clock) : h.conn;
+    const peer = new Peer({ ...h, conn: linkConn }, { clock: this.clock, ...this.o.peer });
     const conn = h.conn;
     const link: Link = {
       peer,
@@ -703,13 +787,13 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     for (const a of this.statics) {
       const e = this.book.get(a);
       if (e !== undefined && e.nextAttemptAt > now) continue;
-      if (!this.dialing.has(a) && this.ownerOf(a) === undefined && !this.bans.addressBanned(a)) void this.dial(a, true);
+      if (!this.dialing.has(a) && this.ownerOf(a) === undefined && !this.bans.addressBanned(a) && !this.partitionedFrom(a)) void this.dial(a, true);
     }
     const target = Math.min(this.o.targetOutbound ?? this.o.maxOutbound ?? 8, this.o.maxOutbound ?? 8);
     const have = this.count('outbound') + this.dialing.size;
     if (have < target) {
       // Undialable addresses stay in the book (peers may use them) but are never picked here.
-      const exclude = (a: string): boolean => this.own.has(a) || this.dialing.has(a) || this.ownerOf(a) !== undefined || this.bans.addressBanned(a) || !this.dialable(a);
+      const exclude = (a: string): boolean => this.own.has(a) || this.dialing.has(a) || this.ownerOf(a) !== undefined || this.bans.addressBanned(a) || !this.dialable(a) || this.partitionedFrom(a);
       for (const a of this.book.candidates(target - have, exclude)) void this.dial(a, false);
       // Still short: ask a peer for more addresses (each peer at most once per interval).
       if (this.count('outbound') + this.dialing.size < target) {
@@ -771,6 +855,13 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return n;
   }
 
+  // True if the address belongs to a node this node is partitioned from (its id is known from an earlier link).
+  private partitionedFrom(address: string): boolean {
+    if (this.blocked.size === 0) return false;
+    const id = this.book.get(address)?.nodeId;
+    return id !== undefined && this.blocked.has(id);
+  }
+
   // The connected node an address belongs to: the link dialed to it or a peer announcing it.
   private ownerOf(address: string): string | undefined {
     for (const l of this.links.values()) if (l.dialed === address || l.listen.includes(address)) return l.peer.id;
@@ -812,6 +903,80 @@ function summary(l: Link): PeerSummary {
     listen: l.listen,
     connectedAt: l.connectedAt,
   };
+}
+
+/**
+ * A connection whose sends wait `delay()` ms before they go out, in order:
+ * the latency a testnet's "slow" fault emulates (no `tc netem` needed). A
+ * Proxy rather than a wrapper class, so whatever else a transport's
+ * Connection offers passes through untouched. A queued message still goes
+ * out if the socket is briefly full (it waits for drain, keeping order);
+ * closing the link drops the queue, and DISCONNECT skips it, since the link
+ * ends at once anyway.
+ */
+export function withLatency(conn: Connection, delay: () => number, clock: Clock): Connection {
+  const queue: { value: unknown; due: number }[] = [];
+  let cancelTimer: (() => void) | undefined;
+  let waitingForDrain = false;
+  let waiters: (() => void)[] = [];
+  const settle = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const drop = (): void => {
+    queue.length = 0;
+    cancelTimer?.();
+    cancelTimer = undefined;
+    settle();
+  };
+  conn.once('close', drop);
+  const pump = (): void => {
+    cancelTimer = undefined;
+    while (queue.length > 0) {
+      const head = queue[0]!;
+      const wait = head.due - clock.now();
+      if (wait > 0) {
+        cancelTimer = clock.setTimer(pump, wait);
+        return;
+      }
+      if (conn.send(head.value) === 'full') {
+        waitingForDrain = true;
+        void conn.drained().then(() => {
+          waitingForDrain = false;
+          if (!conn.closed) pump();
+        });
+        return;
+      }
+      queue.shift();
+    }
+    settle();
+  };
+  const send = (value: unknown): SendResult => {
+    if (conn.closed) return 'closed';
+    const ms = delay();
+    if ((ms <= 0 && queue.length === 0) || (value as { type?: unknown } | null)?.type === 'DISCONNECT') return conn.send(value);
+    if (queue.length >= MAX_DELAYED_MESSAGES) return 'full';
+    queue.push({ value, due: clock.now() + Math.max(0, ms) });
+    if (cancelTimer === undefined && !waitingForDrain) pump();
+    return 'ok';
+  };
+  const drained = async (): Promise<void> => {
+    if (queue.length > 0) await new Promise<void>((r) => waiters.push(r));
+    return conn.drained();
+  };
+  const close = (reason?: string, code?: number): void => {
+    drop();
+    conn.close(reason, code);
+  };
+  const own: Record<string, unknown> = { send, drained, close };
+  return new Proxy(conn, {
+    get(target, prop) {
+      if (typeof prop === 'string' && Object.hasOwn(own, prop)) return own[prop];
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 function addTraffic(into: TrafficCounters, t: Readonly<TrafficCounters>): void {

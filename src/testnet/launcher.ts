@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TestnetControl } from './control.ts';
+import { startControlServer, type ControlServer } from './control-server.ts';
 
 /** A node of a local testnet. */
 export interface TestnetNode {
@@ -40,6 +42,14 @@ export interface TestnetOptions {
   readonly execArgv?: Readonly<Record<string, readonly string[]>>;
   /** 'mesh' links the nodes by the network's topology (see topologyPeers); 'none' starts them unlinked. */
   readonly topology?: 'mesh' | 'none';
+  /** Run every node with --fault-control, so that `Testnet.control` can partition and slow them. */
+  readonly faultControl?: boolean;
+  /**
+   * Also serve the controls over HTTP on 127.0.0.1 (implies faultControl) and
+   * tell every node the URL, for its explorer. Port 0 picks a free one;
+   * without a port, the lowest API port - 1.
+   */
+  readonly control?: { readonly port?: number };
 }
 
 const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
@@ -90,15 +100,32 @@ export function topologyPeers(network: string, nodes: readonly Placed[], i: numb
  */
 export class Testnet {
   readonly nodes: TestnetNode[];
+  /** Fault controls (stop, restart, partition, heal, slow), when started with faultControl or control. */
+  readonly control: TestnetControl | undefined;
   private stopping = false;
   private readonly env = new Map<string, Readonly<Record<string, string>>>();
+  private controlServer: ControlServer | undefined;
 
   private constructor(
     nodes: TestnetNode[],
+    /** public, private or consortium, from genesis. */
+    readonly network: string,
     private readonly o: TestnetOptions,
   ) {
     this.nodes = nodes;
     for (const [name, env] of Object.entries(o.env ?? {})) this.env.set(name, env);
+    this.control = o.faultControl === true || o.control !== undefined ? new TestnetControl(this) : undefined;
+  }
+
+  /** Where the control server answers (its endpoints are under /control), when it runs. */
+  get controlUrl(): string | undefined {
+    return this.controlServer?.url;
+  }
+
+  /** A node's extra environment for its next start. */
+  envOf(name: string): Readonly<Record<string, string>> {
+    this.node(name);
+    return this.env.get(name) ?? {};
   }
 
   /** Replaces a node's extra environment for its next start. */
@@ -132,10 +159,13 @@ export class Testnet {
       mine: genesis.network === 'public' && (o.miners === undefined || o.miners.includes(n.name)),
       process: undefined,
     }));
-    const t = new Testnet(nodes, o);
+    const t = new Testnet(nodes, genesis.network, o);
     try {
+      // The server comes first: every node is told its URL when it starts.
+      if (o.control !== undefined && t.control !== undefined) t.controlServer = await startControlServer(t.control, { port: o.control.port ?? Math.min(...nodes.map((n) => n.apiPort)) - 1 });
       for (const n of nodes) t.spawnNode(n);
       await Promise.all(nodes.map((n) => waitForApi(n.apiUrl, o.readyTimeoutMs ?? 60_000, () => n.process?.exitCode !== null && n.process?.exitCode !== undefined)));
+      await t.control?.learnIds();
     } catch (e) {
       await t.stop();
       throw e;
@@ -162,6 +192,8 @@ export class Testnet {
   async restartNode(name: string): Promise<void> {
     const n = this.node(name);
     if (n.process !== undefined) await this.stopNode(name);
+    // stop() may have run meanwhile (Ctrl-C during a restart from the controls): start nothing it would not stop.
+    if (this.stopping) throw new Error('the testnet is stopping');
     this.spawnNode(n);
     await waitForApi(n.apiUrl, this.o.readyTimeoutMs ?? 60_000, () => n.process?.exitCode !== null && n.process?.exitCode !== undefined);
   }
@@ -169,6 +201,7 @@ export class Testnet {
   /** Stops every node. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.controlServer?.close();
     await Promise.all(this.nodes.map((n) => this.stopNode(n.name)));
   }
 
@@ -177,8 +210,11 @@ export class Testnet {
     for (const p of n.peers) args.push('--peer', p);
     if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
     if (this.o.insecure === true) args.push('--insecure');
+    if (this.control !== undefined) args.push('--fault-control');
     args.push('--log-level', this.o.logLevel ?? 'info');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERCHAIN_PEERS: '', PEERCHAIN_FAULT: '', ...this.env.get(n.name) } });
+    // Inherited settings must not leak into a node: each gets only what this launcher means for it.
+    const own = { PEERCHAIN_PEERS: '', PEERCHAIN_FAULT: '', PEERCHAIN_TESTNET_FAULTS: '', PEERCHAIN_TESTNET_CONTROL: this.controlUrl ?? '' };
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...own, ...this.env.get(n.name) } });
     n.process = child;
     const onLine = this.o.onLine;
     for (const stream of [child.stdout, child.stderr]) {

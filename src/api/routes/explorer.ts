@@ -22,7 +22,22 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 // The page loads nothing from elsewhere; saying so stops an injected script or style from loading.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// Under `peerchain testnet` it may also call the launcher's fault controls, on another local port.
+function csp(connectExtra: string | undefined): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'${connectExtra === undefined ? '' : ` ${connectExtra}`}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
+
+/** The origin of the testnet control URL, if the node was given a well-formed one. */
+function controlOrigin(ctx: ApiContext): string | undefined {
+  const url = ctx.testnet?.control;
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 // Path segments of the files esbuild writes: no dot-only segments, no separators, no encodings.
 const SEGMENT_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -58,7 +73,7 @@ function notBuilt(reply: FastifyReply, root: string): string {
 }
 
 /** Sends one file with its content type, or a 404. */
-async function sendFile(reply: FastifyReply, root: string, rel: string): Promise<Buffer | string> {
+async function sendFile(reply: FastifyReply, root: string, rel: string, connectExtra?: string): Promise<Buffer | string> {
   if (!existsSync(join(root, 'index.html'))) return notBuilt(reply, root);
   const full = safePath(root, rel);
   const type = full === undefined ? undefined : CONTENT_TYPES[extname(full)];
@@ -66,16 +81,17 @@ async function sendFile(reply: FastifyReply, root: string, rel: string): Promise
   const st = await stat(full).catch(() => undefined);
   if (st === undefined || !st.isFile()) throw notFound('NOT_FOUND', `no explorer file ${JSON.stringify(rel.slice(0, 100))}`);
   reply.type(type);
-  if (type.startsWith('text/html')) reply.header('content-security-policy', CSP);
+  if (type.startsWith('text/html')) reply.header('content-security-policy', csp(connectExtra));
   return readFile(full);
 }
 
 /** Registers GET / and GET /explorer/*; `root` defaults to the package's dist/explorer. */
-export function explorerRoutes(app: FastifyInstance, _ctx: ApiContext, root: string = defaultExplorerDir()): void {
+export function explorerRoutes(app: FastifyInstance, ctx: ApiContext, root: string = defaultExplorerDir()): void {
   const dir = resolve(root);
-  app.get('/', async (_req, reply) => sendFile(reply, dir, 'index.html'));
+  const control = controlOrigin(ctx);
+  app.get('/', async (_req, reply) => sendFile(reply, dir, 'index.html', control));
   app.get('/explorer', async (_req, reply) => reply.redirect('/', 302));
-  app.get('/explorer/*', async (req, reply) => sendFile(reply, dir, (req.params as { '*': string })['*'] || 'index.html'));
+  app.get('/explorer/*', async (req, reply) => sendFile(reply, dir, (req.params as { '*': string })['*'] || 'index.html', control));
   // Browsers ask for /favicon.ico on their own; answer with the page's icon rather than a 404.
   app.get('/favicon.ico', async (_req, reply) => sendFile(reply, dir, 'favicon.svg'));
 }

@@ -55,6 +55,8 @@ export interface NetworkView {
   minerWindow: number;
   /** PoW: the block time difficulty aims at, from genesis. */
   targetBlockTimeMs?: number;
+  /** Under `peerchain testnet`: where its fault controls answer (the explorer shows them then). */
+  testnet?: { control: string };
 }
 
 const TOPOLOGY: Record<string, NetworkView['topology']> = { public: 'pure-p2p', private: 'hybrid', consortium: 'super-peer' };
@@ -178,6 +180,7 @@ async function networkView(ctx: ApiContext, recentMiners: () => Promise<Set<stri
     minerWindow: MINER_WINDOW,
   };
   if (g.consensus.type === 'pow') view.targetBlockTimeMs = g.consensus.targetBlockTimeMs;
+  if (ctx.testnet !== undefined) view.testnet = { control: ctx.testnet.control };
   return view;
 }
 

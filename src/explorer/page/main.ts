@@ -15,6 +15,7 @@ import { networkView } from './views/network.ts';
 import { overviewView } from './views/overview.ts';
 import { recordView } from './views/record.ts';
 import { searchView } from './views/search.ts';
+import { revealTestnetTab, testnetView } from './views/testnet.ts';
 import { txView } from './views/tx.ts';
 
 /** Views by route name. */
@@ -28,17 +29,19 @@ const VIEWS: Record<string, View> = {
   account: accountView,
   record: recordView,
   search: searchView,
+  testnet: testnetView,
 };
 
 /**
  * The tabs. Views reached by links (block, tx, account, record, search) have
- * no tab. A testnet's fault controls will join here as one more view and tab.
+ * no tab. The testnet tab shows only on a node run by `peerchain testnet`.
  */
 const NAV: { route: string; label: string }[] = [
   { route: 'overview', label: 'Overview' },
   { route: 'network', label: 'Network' },
   { route: 'mempool', label: 'Mempool' },
   { route: 'consensus', label: 'Consensus' },
+  { route: 'testnet', label: 'Testnet' },
 ];
 
 const TITLES: Record<string, string> = { block: 'Block', tx: 'Transaction', account: 'Account', record: 'Record', search: 'Search' };
@@ -60,6 +63,7 @@ function boot(): void {
   let dispose: Dispose | undefined;
 
   put(nav, NAV.map((n) => h('a', { href: href(n.route), 'data-route': n.route }, n.label)));
+  revealTestnetTab(app, nav);
 
   const render = (): void => {
     dispose?.();

@@ -179,6 +179,8 @@ export interface Network {
   links: { from: string; to: string; rttMs?: number; transport?: 'ws' | 'tcp' }[];
   minerWindow: number;
   targetBlockTimeMs?: number;
+  /** Under `peerchain testnet`: the launcher's control URL. */
+  testnet?: { control: string };
 }
 
 /** `GET /api/search?q=`. */
