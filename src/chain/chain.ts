@@ -2,11 +2,17 @@ import { EventEmitter } from 'node:events';
 import {
   applyBlock,
   blockHash,
+  blockSize,
+  blockSizeOf,
   buildGenesisBlock,
   ERR,
   fail,
   ok,
+  txId,
+  txIdBytes,
   txRootOf,
+  verifyTxSignature,
+  type AppliedBlock,
   type Result,
   type Block,
   type BlockContext,
@@ -16,6 +22,7 @@ import {
   type RuleError,
   type SignedTx,
   type State,
+  type Tx,
 } from '../core/index.ts';
 import type { Store } from '../storage/index.ts';
 import { BlockIndex, type IndexEntry } from './block-index.ts';
@@ -55,7 +62,27 @@ export interface ChainOptions {
   readonly maxOrphans?: number;
   /** Main-chain states kept in memory for fast reorganisations. */
   readonly snapshots?: number;
+  /**
+   * BFT: the most bytes an honest commit certificate adds to a block of the
+   * height after a state (its validator set signing). A candidate must leave
+   * that much of the size limit free, since the limit counts the certificate
+   * once the block is decided; a certificate larger than that is refused
+   * without marking the block invalid (it is not part of the block's hash).
+   */
+  readonly commitRoom?: (parent: State) => number;
 }
+
+/** A candidate this node checked (or built): its transition, kept to connect it without a second run. */
+interface CheckedCandidate {
+  readonly parent: State;
+  readonly txs: readonly Tx[];
+  readonly applied: AppliedBlock;
+  /** Canonical size without a certificate. */
+  readonly bytes: number;
+}
+
+// Candidates remembered: the current round's proposal and a few of earlier rounds.
+const MAX_CHECKED = 4;
 
 /** Thrown when the data directory does not fit the genesis or is inconsistent. */
 export class ChainError extends Error {
@@ -87,6 +114,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly bodies = new Map<Hash, Block>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly ctx: BlockContext;
+  private readonly checked = new Map<Hash, CheckedCandidate>();
 
   private constructor(
     private readonly store: Store,
@@ -99,7 +127,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     super();
     this.genesisHash = genesisHash;
     this.current = state;
-    this.ctx = { chainId: genesis.chainId, params: genesis.params, consensus: genesis.consensus, verifySignature: opts.verifySignature };
+    this.ctx = { chainId: genesis.chainId, params: genesis.params, consensus: genesis.consensus, verifySignature: opts.verifySignature ?? rememberingVerifier() };
   }
 
   /**
@@ -253,6 +281,16 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (!r.ok) return this.reject(hash, r.error, from);
       entry = this.index.add(hash, block.header, parent, this.rules.work(block.header));
     }
+    // A signature is not covered by the hash either: a bad one condemns this
+    // copy of the body, not the block. Checked here, before the body is kept,
+    // so that a copy with one signature altered cannot get a real block's hash
+    // marked invalid. (The checks are remembered: applying the block later
+    // does not repeat them.)
+    const badSig = this.badSignature(block);
+    if (badSig !== undefined) {
+      this.emit('invalid', { hash, error: badSig, from });
+      return { status: 'invalid', hash, error: badSig };
+    }
     const body = this.rules.checkBody(block, entry.parent!);
     if (!body.ok) {
       this.index.markInvalid(entry);
@@ -300,6 +338,16 @@ export class Chain extends EventEmitter<ChainEvents> {
       this.emit('invalid', { hash, error: c.error, from });
       return { status: 'invalid', hash, error: c.error };
     }
+    const room = this.opts.commitRoom?.(this.current);
+    if (room !== undefined && block.commit !== undefined) {
+      const extra = commitBytes(block);
+      if (extra > room) {
+        // Padding in the certificate must not get a real block marked invalid for its size.
+        const error: RuleError = { code: ERR.BAD_COMMIT, message: `commit certificate adds ${extra} bytes, more than the ${room} a certificate of this validator set needs` };
+        this.emit('invalid', { hash, error, from });
+        return { status: 'invalid', hash, error };
+      }
+    }
     return undefined;
   }
 
@@ -315,8 +363,57 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!h.ok) return h;
     const b = this.rules.checkBody(block, tip);
     if (!b.ok) return b;
-    const r = applyBlock(this.current, block, this.ctx);
-    return r.ok ? ok(undefined) : r;
+    const parent = this.current;
+    const bytes = bodyBytes(block);
+    const room = this.opts.commitRoom?.(parent) ?? 0;
+    if (bytes + room > this.genesis.params.maxBlockBytes) {
+      return fail(ERR.BLOCK_TOO_LARGE, `block is ${bytes} bytes; with room for its commit certificate (${room}) it exceeds the limit of ${this.genesis.params.maxBlockBytes}`);
+    }
+    const r = applyBlock(parent, block, this.ctx);
+    if (!r.ok) return r;
+    this.keepChecked(blockHash(block.header), { parent, txs: block.txs, applied: r.value, bytes });
+    return ok(undefined);
+  }
+
+  /**
+   * Records the transition of a block this node built on the tip (its own
+   * proposal), so that connecting it once decided does not apply it again.
+   */
+  noteCandidate(block: Block, parent: State, applied: AppliedBlock): void {
+    if (parent !== this.current || applied.state.root() !== block.header.stateRoot) return;
+    this.keepChecked(blockHash(block.header), { parent, txs: block.txs, applied, bytes: bodyBytes(block) });
+  }
+
+  private keepChecked(hash: Hash, c: CheckedCandidate): void {
+    this.checked.delete(hash);
+    this.checked.set(hash, c);
+    while (this.checked.size > MAX_CHECKED) this.checked.delete(this.checked.keys().next().value!);
+  }
+
+  /**
+   * The transition of a block checked earlier on exactly this parent state
+   * with exactly these transactions (ids and signatures: a block hash does not
+   * cover signatures), if its size with the certificate it now carries is
+   * within the limit; else undefined, and the block is applied in full.
+   */
+  private reuseChecked(hash: Hash, block: Block): Result<AppliedBlock> | undefined {
+    const c = this.checked.get(hash);
+    if (c === undefined) return undefined;
+    this.checked.delete(hash);
+    if (c.parent !== this.current || !sameTxs(c.txs, block.txs)) return undefined;
+    if (c.bytes + (block.commit === undefined ? 0 : commitBytes(block)) > this.genesis.params.maxBlockBytes) return undefined;
+    return ok(c.applied);
+  }
+
+  private badSignature(block: Block): RuleError | undefined {
+    const verify = this.ctx.verifySignature!;
+    for (let i = 0; i < block.txs.length; i++) {
+      const tx = block.txs[i]!;
+      if (tx.kind === 'coinbase') continue;
+      const id = txIdBytes(tx);
+      if (!verify(tx, id)) return { code: ERR.BAD_SIGNATURE, message: `transaction ${i} (${id.toString('hex')}): signature does not verify` };
+    }
+    return undefined;
   }
 
   private reject(hash: Hash, error: RuleError, from?: string): SubmitResult {
@@ -346,7 +443,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (const e of branch) {
       const block = await this.getBlock(e.hash);
       if (block === undefined) throw new ChainError(`body of ${e.hash} vanished from the store`);
-      const r = applyBlock(this.current, block, this.ctx);
+      const r = this.reuseChecked(e.hash, block) ?? applyBlock(this.current, block, this.ctx);
       if (!r.ok) {
         this.index.markInvalid(e);
         this.emit('invalid', { hash: e.hash, error: r.error, from });
@@ -421,4 +518,47 @@ export class Chain extends EventEmitter<ChainEvents> {
   static droppedTxs(disconnected: readonly Block[]): SignedTx[] {
     return disconnected.flatMap((b) => b.txs.filter((t): t is SignedTx => t.kind !== 'coinbase'));
   }
+}
+
+/** Canonical size of a block without its certificate (blockSizeOf: without encoding every transaction again). */
+function bodyBytes(block: Block): number {
+  return blockSizeOf({ header: block.header, txs: block.txs });
+}
+
+/**
+ * A signature check that remembers what passed (id and signature), for a chain
+ * given no verifier of its own: a body's signatures are checked before it is
+ * kept and then again when it is applied.
+ */
+function rememberingVerifier(capacity = 20_000): (tx: SignedTx, id: Buffer) => boolean {
+  const passed = new Map<string, string>();
+  return (tx, id) => {
+    const hex = id.toString('hex');
+    if (passed.get(hex) === tx.sig) return true;
+    if (!verifyTxSignature(tx, id)) return false;
+    passed.set(hex, tx.sig);
+    if (passed.size > capacity) passed.delete(passed.keys().next().value!);
+    return true;
+  };
+}
+
+/** Bytes a block's commit certificate adds to its canonical size. */
+function commitBytes(block: Block): number {
+  if (block.commit === undefined) return 0;
+  return blockSize({ header: block.header, txs: [], commit: block.commit }) - blockSize({ header: block.header, txs: [] });
+}
+
+/** True if two transaction lists are the same transactions with the same signatures, in order. */
+function sameTxs(a: readonly Tx[], b: readonly Tx[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (txId(x) !== txId(y)) return false;
+    if ((x.kind === 'coinbase') !== (y.kind === 'coinbase')) return false;
+    if (x.kind !== 'coinbase' && y.kind !== 'coinbase' && x.sig !== y.sig) return false;
+  }
+  return true;
 }

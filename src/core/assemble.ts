@@ -4,9 +4,8 @@ import { txSize } from './tx.ts';
 import { MAX_AMOUNT } from './amount.ts';
 import { ok, type Result } from './errors.ts';
 import { State } from './state.ts';
-import { computeBlockState, blockReward, noChanges, applyTx, type AppliedBlock, type BlockContext } from './transition.ts';
+import { BlockBuilder, blockReward, type AppliedBlock, type BlockContext } from './transition.ts';
 import type { Address, Block, BlockHeader, CoinbaseTx, Hash, PublicKeyHex, SignedTx, Tx } from './types.ts';
-import { addAmounts } from './amount.ts';
 
 /** What a block producer decides: where the block goes and what it pays to whom. */
 export interface AssembleOptions {
@@ -18,73 +17,73 @@ export interface AssembleOptions {
   readonly coinbaseTo?: Address;
   /** BFT: the proposer's node id (receives the fees). */
   readonly proposer?: PublicKeyHex;
+  /**
+   * Bytes of the size limit to leave free (default 0). A BFT block gains its
+   * commit certificate only once decided, and the size limit counts it then:
+   * a proposal filled to the limit could be decided and never connect.
+   */
+  readonly reserveBytes?: number;
+  /** Most transactions to take, below the consensus limit (default: the limit). */
+  readonly maxTxs?: number;
 }
 
 /**
  * Builds a candidate block from transactions the producer chose: skips any
  * that do not apply to the parent state (in order), adds the coinbase for PoW,
  * and fills in the transaction and state roots. The nonce is left at 0 for a
- * miner to search.
+ * miner to search. One pass: each transaction is applied once, and the state
+ * it leaves is the block's (the result is what applyBlock computes for it).
  */
 export function assembleBlock(parent: State, candidates: readonly SignedTx[], opts: AssembleOptions, ctx: BlockContext): Result<AppliedBlock & { block: Block; skipped: SignedTx[] }> {
   const height = opts.parentHeight + 1;
   const chosen: SignedTx[] = [];
   const skipped: SignedTx[] = [];
-  let s = parent;
-  let fees = 0n;
-  const max = ctx.params.maxBlockTxs - (ctx.consensus.type === 'pow' ? 1 : 0);
+  const builder = new BlockBuilder(parent, ctx, height);
+  const max = Math.min(ctx.params.maxBlockTxs - (ctx.consensus.type === 'pow' ? 1 : 0), opts.maxTxs ?? Infinity);
   // The size of the block with no transactions but the widest possible header
-  // and coinbase; each transaction then adds its size and a comma.
+  // and coinbase; each transaction then adds its size and a comma. An upper
+  // bound on the real size, so the block needs no second measurement.
   const probeTxs: Tx[] = ctx.consensus.type === 'pow' ? [{ kind: 'coinbase', chainId: ctx.chainId, height, to: opts.coinbaseTo ?? '', amount: MAX_AMOUNT }] : [];
   const probe: Block = {
     header: { version: BLOCK_VERSION, chainId: ctx.chainId, height, prevHash: opts.parentHash, timestamp: opts.timestamp, txRoot: ZERO_HASH, stateRoot: ZERO_HASH, bits: 0xffffffff, nonce: Number.MAX_SAFE_INTEGER, proposer: ZERO_HASH },
     txs: probeTxs,
   };
+  const limit = ctx.params.maxBlockBytes - (opts.reserveBytes ?? 0);
   let bytes = blockSize(probe);
   for (const tx of candidates) {
     if (chosen.length >= max) break;
     const add = txSize(tx) + 1;
-    if (bytes + add > ctx.params.maxBlockBytes) {
+    if (bytes + add > limit) {
       skipped.push(tx);
       continue;
     }
-    const r = applyTx(s, tx, { chainId: ctx.chainId, params: ctx.params, height, consensus: ctx.consensus, verifySignature: ctx.verifySignature }, noChanges());
-    if (!r.ok) {
+    if (!builder.tryAdd(tx).ok) {
       skipped.push(tx);
       continue;
     }
-    const f = addAmounts(fees, r.value.fee);
-    if (f === undefined) {
-      skipped.push(tx);
-      continue;
-    }
-    fees = f;
-    s = r.value.state;
     bytes += add;
     chosen.push(tx);
   }
   const txs: Tx[] = [...chosen];
   if (ctx.consensus.type === 'pow') {
     if (opts.coinbaseTo === undefined) throw new Error('assembleBlock: a PoW block needs coinbaseTo');
-    const cb: CoinbaseTx = { kind: 'coinbase', chainId: ctx.chainId, height, to: opts.coinbaseTo, amount: blockReward(ctx.consensus, height) + fees };
+    const cb: CoinbaseTx = { kind: 'coinbase', chainId: ctx.chainId, height, to: opts.coinbaseTo, amount: blockReward(ctx.consensus, height) + builder.fees };
     txs.unshift(cb);
   }
-  const draft: BlockHeader = {
+  const proposer = ctx.consensus.type === 'pow' ? NO_PROPOSER : (opts.proposer ?? NO_PROPOSER);
+  const applied = builder.finish(txs, proposer);
+  if (!applied.ok) return applied;
+  const header: BlockHeader = {
     version: BLOCK_VERSION,
     chainId: ctx.chainId,
     height,
     prevHash: opts.parentHash,
     timestamp: opts.timestamp,
     txRoot: txRootOf(txs),
-    stateRoot: ZERO_HASH,
+    stateRoot: applied.value.state.root(),
     bits: ctx.consensus.type === 'pow' ? (opts.bits ?? 0) : 0,
     nonce: 0,
-    proposer: ctx.consensus.type === 'pow' ? NO_PROPOSER : (opts.proposer ?? NO_PROPOSER),
+    proposer,
   };
-  // Every chosen transaction was verified just above; do not verify it twice.
-  const computed = computeBlockState(parent, { header: draft, txs }, { ...ctx, verifySignature: () => true });
-  if (!computed.ok) return computed;
-  const block: Block = { header: { ...draft, stateRoot: computed.value.state.root() }, txs };
-  const applied = computed;
-  return ok({ ...applied.value, block, skipped });
+  return ok({ ...applied.value, block: { header, txs }, skipped });
 }

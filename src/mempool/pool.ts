@@ -1,6 +1,6 @@
 import {
-  addAmounts,
   checkGovernTx,
+  MAX_AMOUNT,
   ERR,
   fail,
   formatAmount,
@@ -31,9 +31,61 @@ export interface MempoolOptions {
   readonly replaceBumpPercent: number;
   /** The clock, injected so tests control time. */
   readonly now: () => number;
+  /**
+   * Signatures already checked on this node (shared with the chain, so a
+   * transaction is verified once whichever of pool, proposal check or block
+   * connection sees it first). Absent: the pool keeps its own.
+   */
+  readonly verified?: VerifiedTxCache;
 }
 
 export const DEFAULT_MEMPOOL = { maxTxs: 20_000, maxNonceGap: 64, expiryMs: 3 * 60 * 60 * 1000, replaceBumpPercent: 10 } as const;
+
+/**
+ * Default capacity of a VerifiedTxCache: the default pool (20 000) plus the
+ * transactions of the blocks being proposed and connected meanwhile, with room
+ * to spare. An entry is two strings the transaction already holds, so 50 000
+ * entries cost a few MB.
+ */
+export const DEFAULT_VERIFIED_CAPACITY = 50_000;
+
+/**
+ * A bounded memory of (transaction id, signature) pairs whose Ed25519 check
+ * passed. Keyed by both: a transaction's id does not cover its signature, so
+ * the same id with another signature is a different claim that must be
+ * checked on its own. A verified signature never becomes invalid, so
+ * forgetting (oldest first, beyond capacity) only costs a second check.
+ */
+export class VerifiedTxCache {
+  private readonly sigs = new Map<Hash, string>();
+
+  constructor(readonly capacity: number = DEFAULT_VERIFIED_CAPACITY) {}
+
+  /** Number of remembered pairs. */
+  get size(): number {
+    return this.sigs.size;
+  }
+
+  /** True if this exact signature of this id was verified. */
+  has(id: Hash, sig: string): boolean {
+    return this.sigs.get(id) === sig;
+  }
+
+  /** Remembers that the signature of this id verified. */
+  add(id: Hash, sig: string): void {
+    this.sigs.delete(id);
+    this.sigs.set(id, sig);
+    if (this.sigs.size > this.capacity) this.sigs.delete(this.sigs.keys().next().value!);
+  }
+
+  /** Verifies a transaction's signature unless this exact pair passed before; remembers a pass. */
+  verify(tx: SignedTx, id: Buffer, idHex: Hash = id.toString('hex')): boolean {
+    if (this.sigs.get(idHex) === tx.sig) return true;
+    if (!verifyTxSignature(tx, id)) return false;
+    this.add(idHex, tx.sig);
+    return true;
+  }
+}
 
 /** A transaction waiting in the pool. */
 export interface PoolEntry {
@@ -64,10 +116,14 @@ export function compareFeeRate(a: PoolEntry, b: PoolEntry): number {
 export class Mempool {
   private readonly byId = new Map<Hash, PoolEntry>();
   private readonly bySender = new Map<Address, Map<number, PoolEntry>>();
-  /** Ids whose signature this pool has verified, so block validation can skip them. */
-  private readonly verified = new Set<Hash>();
+  /** What each sender's queue spends in all (amounts and fees). */
+  private readonly spending = new Map<Address, bigint>();
+  /** Signatures checked on this node (see MempoolOptions.verified). */
+  readonly verified: VerifiedTxCache;
 
-  constructor(private readonly opts: MempoolOptions) {}
+  constructor(private readonly opts: MempoolOptions) {
+    this.verified = opts.verified ?? new VerifiedTxCache();
+  }
 
   /** Number of pending transactions. */
   get size(): number {
@@ -84,9 +140,9 @@ export class Mempool {
     return this.byId.has(id);
   }
 
-  /** True if this pool verified the signature of that id (a cache for block checks). */
-  isVerified(id: Hash): boolean {
-    return this.verified.has(id);
+  /** True if this signature of that id was verified on this node (a cache for block checks). */
+  isVerified(id: Hash, sig: string): boolean {
+    return this.verified.has(id, sig);
   }
 
   /**
@@ -111,17 +167,12 @@ export class Mempool {
       const need = bump > existing.tx.fee ? bump : existing.tx.fee + 1n;
       if (tx.fee < need) return fail(ERR.REPLACEMENT_UNDERPRICED, `a transaction with nonce ${tx.nonce} is pending; a replacement must pay a fee of at least ${formatAmount(need)}`);
     }
-    // The sender must afford every pending transaction with this one in place.
-    let spend = 0n;
-    const all = new Map(queue ?? []);
+    // The sender must afford every pending transaction with this one in place
+    // (the sum of its queue is kept up to date, so this costs the same for a long queue).
     const size = txSize(tx);
     const entry: PoolEntry = { tx, id, sender, size, addedAt: this.opts.now() };
-    all.set(tx.nonce, entry);
-    for (const e of all.values()) {
-      const s = addAmounts(spend, e.tx.kind === 'transfer' ? e.tx.amount + e.tx.fee : e.tx.fee);
-      if (s === undefined) return fail(ERR.OVERFLOW, 'pending spending exceeds the largest amount');
-      spend = s;
-    }
+    const spend = (this.spending.get(sender) ?? 0n) - (existing !== undefined ? costOf(existing) : 0n) + costOf(entry);
+    if (spend > MAX_AMOUNT) return fail(ERR.OVERFLOW, 'pending spending exceeds the largest amount');
     if (spend > acct.balance) return fail(ERR.INSUFFICIENT_FUNDS, `sender ${sender} has ${formatAmount(acct.balance)}, pending transactions need ${formatAmount(spend)}`);
     // A govern transaction that cannot apply would never leave the pool and would hold up the sender's later nonces.
     if (tx.kind === 'govern') {
@@ -132,8 +183,8 @@ export class Mempool {
       const victim = this.cheapestTail();
       if (victim === undefined || compareFeeRate(victim, entry) >= 0) return fail(ERR.MEMPOOL_FULL, 'the mempool is full and this transaction pays less per byte than any it could displace');
     }
-    // Verify last: it is the expensive check.
-    if (!verifyTxSignature(tx, idBytes)) return fail(ERR.BAD_SIGNATURE, `signature of ${id} does not verify`);
+    // Verify last: it is the expensive check (skipped if a proposal check already made it).
+    if (!this.verified.verify(tx, idBytes, id)) return fail(ERR.BAD_SIGNATURE, `signature of ${id} does not verify`);
     const removed: { entry: PoolEntry; reason: RemovalReason }[] = [];
     if (existing !== undefined) {
       this.delete(existing);
@@ -144,7 +195,6 @@ export class Mempool {
       removed.push({ entry: victim, reason: 'evicted' });
     }
     this.insert(entry);
-    this.verified.add(id);
     return ok({ id, removed });
   }
 
@@ -154,23 +204,24 @@ export class Mempool {
    * head among senders, so nonce order always holds within a sender).
    */
   select(state: State, max: number): SignedTx[] {
-    const heads: { run: PoolEntry[]; i: number }[] = [];
+    const heads: SenderRun[] = [];
     for (const [sender, queue] of this.bySender) {
       let n = state.account(sender).nonce;
       const run: PoolEntry[] = [];
       for (let e = queue.get(n); e !== undefined; e = queue.get(++n)) run.push(e);
-      if (run.length > 0) heads.push({ run, i: 0 });
+      if (run.length > 0) heads.push({ run, i: 0, order: heads.length });
     }
+    // A heap of the runs by their head's fee rate, ties to the earlier sender:
+    // the same picks as scanning every head for each pick, in O(log senders).
+    const heap = new RunHeap(heads);
     const out: SignedTx[] = [];
-    while (out.length < max && heads.length > 0) {
-      let best = 0;
-      for (let k = 1; k < heads.length; k++) {
-        if (compareFeeRate(heads[k]!.run[heads[k]!.i]!, heads[best]!.run[heads[best]!.i]!) > 0) best = k;
-      }
-      const h = heads[best]!;
+    while (out.length < max) {
+      const h = heap.top();
+      if (h === undefined) break;
       out.push(h.run[h.i]!.tx);
       h.i++;
-      if (h.i >= h.run.length) heads.splice(best, 1);
+      if (h.i >= h.run.length) heap.pop();
+      else heap.siftTop();
     }
     return out;
   }
@@ -253,15 +304,79 @@ export class Mempool {
       this.bySender.set(e.sender, q);
     }
     q.set(e.tx.nonce, e);
+    this.spending.set(e.sender, (this.spending.get(e.sender) ?? 0n) + costOf(e));
   }
 
   private delete(e: PoolEntry): void {
     this.byId.delete(e.id);
-    this.verified.delete(e.id);
     const q = this.bySender.get(e.sender);
     if (q !== undefined) {
       q.delete(e.tx.nonce);
-      if (q.size === 0) this.bySender.delete(e.sender);
+      if (q.size === 0) {
+        this.bySender.delete(e.sender);
+        this.spending.delete(e.sender);
+      } else {
+        this.spending.set(e.sender, (this.spending.get(e.sender) ?? 0n) - costOf(e));
+      }
+    }
+  }
+}
+
+/** What a pending transaction takes from its sender's balance. */
+function costOf(e: PoolEntry): bigint {
+  return e.tx.kind === 'transfer' ? e.tx.amount + e.tx.fee : e.tx.fee;
+}
+
+/** One sender's consecutive pending run while a block is being filled. */
+interface SenderRun {
+  readonly run: PoolEntry[];
+  i: number;
+  /** Position among the senders, for ties. */
+  readonly order: number;
+}
+
+/** A binary max-heap of sender runs: higher head fee rate first, then lower order. */
+class RunHeap {
+  constructor(private readonly items: SenderRun[]) {
+    for (let k = (items.length >> 1) - 1; k >= 0; k--) this.down(k);
+  }
+
+  top(): SenderRun | undefined {
+    return this.items[0];
+  }
+
+  /** Removes the top. */
+  pop(): void {
+    const last = this.items.pop()!;
+    if (this.items.length > 0) {
+      this.items[0] = last;
+      this.down(0);
+    }
+  }
+
+  /** The top's head changed: restore the order. */
+  siftTop(): void {
+    this.down(0);
+  }
+
+  private before(a: SenderRun, b: SenderRun): boolean {
+    const c = compareFeeRate(a.run[a.i]!, b.run[b.i]!);
+    return c > 0 || (c === 0 && a.order < b.order);
+  }
+
+  private down(k: number): void {
+    const items = this.items;
+    const n = items.length;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const c = r < n && this.before(items[r]!, items[l]!) ? r : l;
+      if (!this.before(items[c]!, items[k]!)) return;
+      const t = items[k]!;
+      items[k] = items[c]!;
+      items[c] = t;
+      k = c;
     }
   }
 }

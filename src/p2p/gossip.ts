@@ -1,7 +1,10 @@
 /**
- * Gossip: INV announces ids, GET_DATA asks for what a node lacks, TX/BLOCK
+ * Gossip: INV announces ids, GET_DATA asks for what a node lacks, TX/TXS/BLOCK
  * (or NOT_FOUND) answer. Only accepted items are relayed; a bounded seen-set
  * stops re-broadcast storms; each id is requested from one peer at a time.
+ * Received transactions are accepted in short slices of the event loop, so a
+ * burst of them (each a signature check) never holds up the messages behind
+ * it, consensus votes and proposals above all.
  */
 import { systemClock, type Clock } from './clock.ts';
 import { LIMITS, type PayloadOf } from './messages.ts';
@@ -74,6 +77,25 @@ interface Request {
 const MAX_ANNOUNCERS = 8;
 // Ids each peer is known to hold, so we do not announce them back.
 const PEER_KNOWN = 4096;
+// Most transactions in one TXS answer: some 100-200 KB of JSON for transfers,
+// a frame a receiver parses in a millisecond or two.
+const TXS_BATCH = 500;
+// Longest run of transaction acceptance (signature checks) before the event
+// loop gets to read the sockets again: what a consensus message may wait per
+// hop. Shorter slices starve acceptance when the loop is busy with other work
+// (each turn of the loop grants one slice), and a gap in a sender's nonces
+// keeps all of its later transactions out of blocks.
+const TX_SLICE_MS = 15;
+// Transactions waiting for acceptance beyond which new ones are accepted at
+// once: the queue stays bounded and a flood slows its own reading down.
+const MAX_QUEUED_TXS = 20_000;
+
+/** A received transaction body waiting for its slice. */
+interface QueuedTx {
+  readonly id: string;
+  readonly body: Record<string, unknown>;
+  readonly from: string;
+}
 
 /** Gossip over a P2PNetwork. */
 export class Gossip {
@@ -83,6 +105,14 @@ export class Gossip {
   private readonly known = new Map<string, LruSet<string>>();
   private readonly outbox = new Map<string, Record<InvKind, string[]>>();
   private flushScheduled = false;
+  /** This node's own new transactions, pushed whole to every peer at the next flush. */
+  private pushTxs: string[] = [];
+  /** Peers already known to hold some of pushTxs. */
+  private pushSkip = new Map<string, Set<string>>();
+  private txQueue: (QueuedTx | undefined)[] = [];
+  private txHead = 0;
+  private txDrainScheduled = false;
+  private stopped = false;
   private readonly clock: Clock;
   private readonly log: P2PLogger;
   private readonly off: (() => void)[] = [];
@@ -98,7 +128,7 @@ export class Gossip {
 
   /** Subscribes to the network's messages. */
   start(): this {
-    const on = <E extends 'INV' | 'GET_DATA' | 'NOT_FOUND' | 'TX' | 'BLOCK'>(e: E, fn: (p: PayloadOf<E>, id: string) => void): void => {
+    const on = <E extends 'INV' | 'GET_DATA' | 'NOT_FOUND' | 'TX' | 'TXS' | 'BLOCK'>(e: E, fn: (p: PayloadOf<E>, id: string) => void): void => {
       const f = fn as (...a: unknown[]) => void;
       this.net.on(e, f as never);
       this.off.push(() => this.net.off(e, f as never));
@@ -106,8 +136,11 @@ export class Gossip {
     on('INV', (p, from) => this.onInv(p.kind, p.ids, from));
     on('GET_DATA', (p, from) => this.onGetData(p.kind, p.ids, from));
     on('NOT_FOUND', (p, from) => this.onNotFound(p.kind, p.ids, from));
-    on('TX', (p, from) => void this.onBody('tx', p.tx, from));
-    on('BLOCK', (p, from) => void this.onBody('block', p.block, from));
+    on('TX', (p, from) => this.onBody('tx', p.tx, from));
+    on('TXS', (p, from) => {
+      for (const tx of p.txs) this.onBody('tx', tx, from);
+    });
+    on('BLOCK', (p, from) => this.onBody('block', p.block, from));
     const gone = (d: PeerDisconnected): void => this.onPeerGone(d.id);
     this.net.on('peer:disconnected', gone);
     this.off.push(() => this.net.off('peer:disconnected', gone));
@@ -116,15 +149,18 @@ export class Gossip {
 
   /** Unsubscribes and cancels pending requests. */
   stop(): void {
+    this.stopped = true;
     for (const f of this.off.splice(0)) f();
     for (const r of this.inFlight.values()) r.cancel();
     this.inFlight.clear();
+    this.txQueue = [];
+    this.txHead = 0;
   }
 
-  /** Announces an item this node accepted on its own (a mined block, a submitted tx) to every peer. */
+  /** Makes known an item this node accepted on its own (a mined block, a submitted tx) to every peer: pushed whole if small, else by INV. */
   announce(kind: InvKind, id: string): void {
     this.seen.add(key(kind, id));
-    this.relay(kind, id, undefined);
+    this.relay(kind, id, undefined, kind === 'tx');
   }
 
   /** True if the id was seen recently. */
@@ -157,13 +193,45 @@ export class Gossip {
   private onGetData(kind: InvKind, ids: readonly string[], from: string): void {
     const missing: string[] = [];
     let blocked = false;
+    // Transactions go out several to a frame (TXS), blocks one to a frame; a lone transaction as TX.
+    const batch: { id: string; body: Record<string, unknown> }[] = [];
+    const flushTxs = (): void => {
+      if (batch.length === 0) return;
+      const r = batch.length === 1 ? this.net.send(from, 'TX', { tx: batch[0]!.body }) : this.net.send(from, 'TXS', { txs: batch.map((b) => b.body) });
+      if (r === 'ok') {
+        this.stats.served += batch.length;
+        for (const b of batch) this.knownBy(from).add(key(kind, b.id));
+      } else if (r === 'too-large' && batch.length > 1) {
+        // Large transactions: send each in its own frame.
+        for (const b of batch) {
+          if (blocked) missing.push(b.id);
+          else if (this.net.send(from, 'TX', { tx: b.body }) === 'ok') {
+            this.stats.served++;
+            this.knownBy(from).add(key(kind, b.id));
+          } else {
+            blocked = true;
+            missing.push(b.id);
+          }
+        }
+      } else {
+        // A full send buffer: say NOT_FOUND for the rest so the peer asks someone else.
+        blocked = r !== 'too-large';
+        for (const b of batch) missing.push(b.id);
+      }
+      batch.length = 0;
+    };
     for (const id of ids) {
       const body: unknown = blocked ? undefined : this.o.provider.get(kind, id);
       if (!isObject(body)) {
         missing.push(id);
         continue;
       }
-      const r: string = kind === 'tx' ? this.net.send(from, 'TX', { tx: body }) : this.net.send(from, 'BLOCK', { block: body });
+      if (kind === 'tx') {
+        batch.push({ id, body });
+        if (batch.length >= Math.min(TXS_BATCH, LIMITS.txsPerMessage)) flushTxs();
+        continue;
+      }
+      const r: string = this.net.send(from, 'BLOCK', { block: body });
       if (r === 'ok') {
         this.stats.served++;
         this.knownBy(from).add(key(kind, id));
@@ -173,6 +241,7 @@ export class Gossip {
         missing.push(id);
       }
     }
+    flushTxs();
     if (missing.length > 0) {
       this.stats.notFound += missing.length;
       this.net.send(from, 'NOT_FOUND', { kind, ids: missing.slice(0, LIMITS.invIds) });
@@ -186,7 +255,7 @@ export class Gossip {
     }
   }
 
-  private async onBody(kind: InvKind, body: Record<string, unknown>, from: string): Promise<void> {
+  private onBody(kind: InvKind, body: Record<string, unknown>, from: string): void {
     this.stats.bodiesIn++;
     const id = this.o.idOf(kind, body);
     if (id === undefined) {
@@ -203,6 +272,43 @@ export class Gossip {
       r.processing = true;
     }
     this.seen.add(k);
+    if (kind === 'tx' && this.txQueue.length - this.txHead < MAX_QUEUED_TXS) {
+      this.txQueue.push({ id, body, from });
+      if (!this.txDrainScheduled) {
+        this.txDrainScheduled = true;
+        setImmediate(() => this.drainTxs());
+      }
+      return;
+    }
+    void this.acceptBody(kind, id, body, from);
+  }
+
+  /** Accepts queued transactions for one slice, then lets the event loop read the sockets. */
+  private drainTxs(): void {
+    this.txDrainScheduled = false;
+    if (this.stopped) return;
+    const until = performance.now() + TX_SLICE_MS;
+    while (this.txHead < this.txQueue.length) {
+      const t = this.txQueue[this.txHead]!;
+      this.txQueue[this.txHead++] = undefined;
+      void this.acceptBody('tx', t.id, t.body, t.from);
+      if (performance.now() >= until) break;
+    }
+    if (this.txHead >= this.txQueue.length) {
+      this.txQueue = [];
+      this.txHead = 0;
+      return;
+    }
+    if (this.txHead > 4096) {
+      this.txQueue = this.txQueue.slice(this.txHead);
+      this.txHead = 0;
+    }
+    this.txDrainScheduled = true;
+    setImmediate(() => this.drainTxs());
+  }
+
+  private async acceptBody(kind: InvKind, id: string, body: Record<string, unknown>, from: string): Promise<void> {
+    const k = key(kind, id);
     let result: AcceptResult;
     try {
       result = await this.o.accept(kind, id, body, from);
@@ -267,24 +373,47 @@ export class Gossip {
     }, this.o.requestTimeoutMs ?? 10_000);
   }
 
-  // Queues an INV to every peer not known to hold the id; sent in batches once the current work is done.
-  private relay(kind: InvKind, id: string, except: string | undefined): void {
+  /**
+   * Queues an INV to every peer not known to hold the id, sent in batches once
+   * the current work is done. A small block is pushed whole instead, and so is
+   * a transaction this node admitted itself (`pushTx`): nobody else can have
+   * it yet, and the INV/GET_DATA round trip would only delay it.
+   */
+  private relay(kind: InvKind, id: string, except: string | undefined, pushTx = false): void {
     const k = key(kind, id);
     const push = kind === 'block' ? this.pushable(id) : undefined;
+    // One payload object for every peer: the transport then encodes it once.
+    const pushed = push === undefined ? undefined : { block: push };
     for (const peer of this.net.peerIds()) {
       if (peer === except) continue;
       const known = this.knownBy(peer);
-      if (known.has(k)) continue;
+      if (known.has(k)) {
+        if (pushTx) this.skipPush(peer, id);
+        continue;
+      }
       known.add(k);
-      if (push !== undefined && this.net.send(peer, 'BLOCK', { block: push }) === 'ok') continue;
-      let box = this.outbox.get(peer);
-      if (box === undefined) this.outbox.set(peer, (box = { block: [], tx: [] }));
-      box[kind].push(id);
+      if (pushTx) continue;
+      if (pushed !== undefined && this.net.send(peer, 'BLOCK', pushed) === 'ok') continue;
+      this.queueInv(peer, kind, id);
     }
+    if (pushTx) this.pushTxs.push(id);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // A microtask: everything the current task relays goes out together, and nothing waits for the next turn of the loop.
+      queueMicrotask(() => this.flush());
     }
+  }
+
+  private queueInv(peer: string, kind: InvKind, id: string): void {
+    let box = this.outbox.get(peer);
+    if (box === undefined) this.outbox.set(peer, (box = { block: [], tx: [] }));
+    box[kind].push(id);
+  }
+
+  private skipPush(peer: string, id: string): void {
+    let s = this.pushSkip.get(peer);
+    if (s === undefined) this.pushSkip.set(peer, (s = new Set()));
+    s.add(id);
   }
 
   /** The body of a block small enough to push whole, or undefined to announce it. */
@@ -298,6 +427,7 @@ export class Gossip {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.pushTxs.length > 0) this.flushPushedTxs();
     for (const [peer, box] of this.outbox) {
       for (const kind of ['block', 'tx'] as const) {
         const ids = box[kind];
@@ -305,6 +435,43 @@ export class Gossip {
       }
     }
     this.outbox.clear();
+  }
+
+  /** Sends this node's own new transactions whole (TXS) to every peer; what a peer cannot take now is announced instead. */
+  private flushPushedTxs(): void {
+    const ids = this.pushTxs;
+    const skip = this.pushSkip;
+    this.pushTxs = [];
+    this.pushSkip = new Map();
+    const items: { id: string; body: Record<string, unknown> }[] = [];
+    for (const id of ids) {
+      const body = this.o.provider.get('tx', id);
+      if (isObject(body)) items.push({ id, body });
+    }
+    const chunk = (list: typeof items): { ids: string[]; payload: { txs: Record<string, unknown>[] } }[] => {
+      const out: { ids: string[]; payload: { txs: Record<string, unknown>[] } }[] = [];
+      for (let i = 0; i < list.length; i += TXS_BATCH) {
+        const part = list.slice(i, i + TXS_BATCH);
+        out.push({ ids: part.map((p) => p.id), payload: { txs: part.map((p) => p.body) } });
+      }
+      return out;
+    };
+    // The same frames for every peer (encoded once by the transport), unless a peer already holds some.
+    const shared = chunk(items);
+    for (const peer of this.net.peerIds()) {
+      const s = skip.get(peer);
+      const frames = s === undefined ? shared : chunk(items.filter((it) => !s.has(it.id)));
+      let full = false;
+      for (const f of frames) {
+        const r: string = full ? 'full' : f.ids.length === 1 ? this.net.send(peer, 'TX', { tx: f.payload.txs[0]! }) : this.net.send(peer, 'TXS', f.payload);
+        if (r === 'ok') {
+          this.stats.served += f.ids.length;
+          continue;
+        }
+        full = r !== 'too-large';
+        for (const id of f.ids) this.queueInv(peer, 'tx', id);
+      }
+    }
   }
 
   private knownBy(peer: string): LruSet<string> {

@@ -20,12 +20,18 @@ export const LIMITS = {
   locator: 64,
   headers: 2000,
   blocksPerMessage: 128,
+  /** Transactions in one TXS answer. */
+  txsPerMessage: 1000,
   agent: 128,
   reasonMessage: 512,
   /** Largest HELLO memberCert, as JSON text. */
   memberCertBytes: 16 * 1024,
   /** Deepest nesting accepted inside opaque tx/block JSON. */
   opaqueDepth: 32,
+  /** Entries in one PEERS answer: more than a node's default link limits (32 in, 8 out). */
+  peers: 128,
+  /** Largest round trip a PEERS entry may claim, in ms (the keepalive ends a link long before). */
+  peerRttMs: 600_000,
 } as const;
 
 /** Reason codes a DISCONNECT carries. Other well-formed codes are accepted from peers (newer versions). */
@@ -125,10 +131,17 @@ export const payloadSchemas = {
   PONG: z.strictObject({ nonce: u53 }),
   GET_ADDR: z.strictObject({}),
   ADDR: z.strictObject({ addresses: z.array(peerAddress).max(LIMITS.addrs) }),
+  // The nodes a peer says it is linked to, for the explorer's graph only: nothing else trusts it.
+  GET_PEERS: z.strictObject({}),
+  PEERS: z.strictObject({
+    peers: z.array(z.strictObject({ id: pubkey, rttMs: z.number().min(0).max(LIMITS.peerRttMs).optional() })).max(LIMITS.peers),
+  }),
   INV: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
   GET_DATA: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
   NOT_FOUND: z.strictObject({ kind: invKind, ids: ids(LIMITS.invIds) }),
   TX: z.strictObject({ tx: opaqueObject }),
+  // Several transaction bodies in one frame: how GET_DATA for transactions is answered.
+  TXS: z.strictObject({ txs: z.array(opaqueObject).min(1).max(LIMITS.txsPerMessage) }),
   BLOCK: z.strictObject({ block: opaqueObject }),
   GET_HEADERS: z.strictObject({
     locator: ids(LIMITS.locator).min(1),

@@ -12,6 +12,7 @@ import { peerCertKeyOf, tlsDialError, tlsErrorReason, tlsOptions, type TlsIdenti
 import {
   BaseConnection,
   ServerSockets,
+  WriteBatcher,
   DEFAULT_CLOSE_GRACE_MS,
   type Connection,
   type Listener,
@@ -28,6 +29,7 @@ type LineScheme = 'tcp' | 'tls';
 /** One TCP (or TLS) link carrying one JSON message per line. */
 class TcpConnection extends BaseConnection {
   private readonly decoder: LineDecoder;
+  private readonly batcher: WriteBatcher;
   private graceTimer: NodeJS.Timeout | undefined;
   private closeReason: string | undefined;
 
@@ -40,6 +42,7 @@ class TcpConnection extends BaseConnection {
   ) {
     super(direction, formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), opts);
     this.decoder = new LineDecoder(this.maxFrameBytes);
+    this.batcher = new WriteBatcher(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk, (m) => this.deliver(m)));
     socket.on('drain', () => this.checkDrain());
@@ -61,6 +64,7 @@ class TcpConnection extends BaseConnection {
     const buf = Buffer.allocUnsafe(len + 1);
     buf.write(text, 0, len, 'utf8');
     buf[len] = NEWLINE[0] as number;
+    this.batcher.batch();
     this.socket.write(buf);
   }
 

@@ -161,6 +161,55 @@ export function encodeFrame(value: unknown): string | undefined {
   }
 }
 
+// Frames at least this long are remembered for the rest of the tick: a
+// broadcast hands the same payload object to every peer's connection, and a
+// proposal or block is worth encoding once, not once per peer.
+const SHARED_ENCODING_MIN = 16 * 1024;
+let shared: { type: unknown; payload: object; text: string } | undefined;
+
+/**
+ * encodeFrame for a `{type, payload}` message, reusing the text of the same
+ * payload object sent earlier in this tick. A payload handed to send() is not
+ * changed before the sends of the same synchronous run are done.
+ */
+function encodeMessage(value: unknown): string | undefined {
+  const env = typeof value === 'object' && value !== null ? (value as { type?: unknown; payload?: unknown }) : undefined;
+  const payload = env?.payload;
+  if (shared !== undefined && typeof payload === 'object' && payload !== null && shared.payload === payload && shared.type === env!.type) return shared.text;
+  const text = encodeFrame(value);
+  if (text !== undefined && text.length >= SHARED_ENCODING_MIN && typeof payload === 'object' && payload !== null) {
+    if (shared === undefined) queueMicrotask(() => (shared = undefined));
+    shared = { type: env!.type, payload, text };
+  }
+  return text;
+}
+
+/**
+ * Gathers the frames one tick writes to a socket into one write: the socket
+ * is corked at the first frame and uncorked once the current synchronous run
+ * is over (a microtask, so nothing waits for the next turn of the event
+ * loop). A burst of small messages (an answer of many transactions, INVs to
+ * every peer, a flood in a benchmark) then costs one system call, not one per
+ * message. Buffered bytes still count while corked, so backpressure holds.
+ */
+export class WriteBatcher {
+  private corked = false;
+  private readonly release = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(private readonly socket: Pick<Socket, 'cork' | 'uncork'>) {}
+
+  /** Call before each write. */
+  batch(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    queueMicrotask(this.release);
+  }
+}
+
 /**
  * Shared state of every Connection implementation: events, pause buffering,
  * drain waiters, close bookkeeping. Subclasses do the socket work.
@@ -218,7 +267,7 @@ export abstract class BaseConnection extends EventEmitter<ConnectionEvents> impl
       this.wasFull = true;
       return 'full';
     }
-    const text = encodeFrame(value);
+    const text = encodeMessage(value);
     if (text === undefined) return 'too-large';
     // A UTF-8 byte count is at most 3x the UTF-16 length; skip the exact count when clearly small.
     const bytes = text.length * 3 <= this.maxFrameBytes ? text.length : Buffer.byteLength(text);

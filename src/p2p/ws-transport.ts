@@ -5,13 +5,14 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { formatAddress, formatHostPort, parseAddress } from './address.ts';
 import { peerCertKeyOf, tlsDialError, tlsErrorReason, tlsOptions, type TlsIdentity } from './tls.ts';
 import {
   BaseConnection,
+  WriteBatcher,
   DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_MAX_FRAME_BYTES,
   ServerSockets,
@@ -43,6 +44,7 @@ class WsConnection extends BaseConnection {
   private pending = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private localClose: { reason: string; code: number } | undefined;
+  private readonly batcher: WriteBatcher | undefined;
 
   constructor(
     readonly scheme: WsScheme,
@@ -51,8 +53,11 @@ class WsConnection extends BaseConnection {
     remoteAddress: string,
     opts: TransportOptions,
     readonly peerCertKey: string | undefined = undefined,
+    /** The socket under the WebSocket (ws writes each frame to it; corking it batches them). */
+    socket: Socket | undefined = undefined,
   ) {
     super(direction, remoteAddress, opts);
+    this.batcher = socket === undefined ? undefined : new WriteBatcher(socket);
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const buf = data as Buffer;
@@ -87,6 +92,7 @@ class WsConnection extends BaseConnection {
     const buf = Buffer.from(text, 'utf8');
     const bytes = buf.length;
     this.pending += bytes;
+    this.batcher?.batch();
     this.ws.send(buf, { binary: false, compress: false, fin: true }, () => {
       this.pending -= bytes;
       this.checkDrain();
@@ -135,7 +141,7 @@ class WsListener extends EventEmitter<ListenerEvents> implements Listener {
     wss.on('connection', (ws, req) => {
       const remote = formatHostPort(req.socket.remoteAddress ?? '?', req.socket.remotePort ?? 0);
       const certKey = scheme === 'wss' ? peerCertKeyOf(req.socket as TLSSocket) : undefined;
-      const conn = new WsConnection(scheme, ws, 'inbound', remote, opts, certKey);
+      const conn = new WsConnection(scheme, ws, 'inbound', remote, opts, certKey, req.socket);
       this.conns.add(conn);
       conn.on('close', () => this.conns.delete(conn));
       this.emit('connection', conn);
@@ -188,13 +194,17 @@ function webSocketTransport(scheme: WsScheme, identity: TlsIdentity | undefined,
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(formatAddress(a), { ...common, handshakeTimeout: dialTimeoutMs, ...(identity === undefined ? {} : tlsOptions(identity)) });
         let certKey: string | undefined;
-        // The TLS socket is only reachable through the upgrade response, which comes before 'open'.
-        if (identity !== undefined) ws.once('upgrade', (res) => (certKey = peerCertKeyOf(res.socket as TLSSocket)));
+        let socket: Socket | undefined;
+        // The socket is only reachable through the upgrade response, which comes before 'open'.
+        ws.once('upgrade', (res) => {
+          socket = res.socket;
+          if (identity !== undefined) certKey = peerCertKeyOf(res.socket as TLSSocket);
+        });
         const onError = (err: Error): void => reject(identity === undefined ? err : tlsDialError(err, address));
         ws.once('error', onError);
         ws.once('open', () => {
           ws.off('error', onError);
-          resolve(new WsConnection(scheme, ws, 'outbound', formatHostPort(a.host, a.port), opts, certKey));
+          resolve(new WsConnection(scheme, ws, 'outbound', formatHostPort(a.host, a.port), opts, certKey, socket));
         });
       });
     },

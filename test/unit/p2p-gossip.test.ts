@@ -78,6 +78,12 @@ async function buildNetwork(n: number, extra: number, seed: number): Promise<Sim
       const id = idOf('tx', p.tx) as string;
       sim.bodies.set(id, (sim.bodies.get(id) ?? 0) + 1);
     });
+    net.on('TXS', (p) => {
+      for (const tx of p.txs) {
+        const id = idOf('tx', tx) as string;
+        sim.bodies.set(id, (sim.bodies.get(id) ?? 0) + 1);
+      }
+    });
     net.on('INV', (p) => {
       for (const id of p.ids) sim.invs.set(id, (sim.invs.get(id) ?? 0) + 1);
     });

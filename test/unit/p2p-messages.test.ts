@@ -27,10 +27,13 @@ const valid: Record<MessageType, unknown> = {
   PONG: { nonce: 0 },
   GET_ADDR: {},
   ADDR: { addresses: ['ws://10.0.0.1:6001'] },
+  GET_PEERS: {},
+  PEERS: { peers: [{ id: H('7'), rttMs: 1.5 }, { id: H('8') }, { id: H('9'), rttMs: 0 }] },
   INV: { kind: 'block', ids: [H('1')] },
   GET_DATA: { kind: 'tx', ids: [H('2'), H('3')] },
   NOT_FOUND: { kind: 'tx', ids: [] },
   TX: { tx: { kind: 'transfer', amount: '5', nested: { a: [1, 2] } } },
+  TXS: { txs: [{ kind: 'transfer', amount: '5' }, { kind: 'record', key: 'k', value: { a: [1, 2] } }] },
   BLOCK: { block: { header: { height: 1 }, txs: [] } },
   GET_HEADERS: { locator: [H('4')], stop: H('5'), limit: 2000 },
   HEADERS: { headers: [{ height: 1 }, { height: 2 }] },
@@ -68,10 +71,34 @@ const invalid: Record<MessageType, unknown[]> = {
   PONG: [{ nonce: 1.5 }, { nonce: 1, x: 0 }],
   GET_ADDR: [{ x: 1 }, null, []],
   ADDR: [{ addresses: Array.from({ length: LIMITS.addrs + 1 }, () => 'tcp://1.2.3.4:5') }, { addresses: ['tcp://1.2.3.4:0'] }, { addresses: ['tcp://999.1.1.1:5'] }],
+  GET_PEERS: [{ x: 1 }, null, [], 'all'],
+  PEERS: [
+    {},
+    { peers: {} },
+    { peers: [H('7')] },
+    { peers: [{ id: H('G') }] },
+    { peers: [{ id: H('7').slice(2) }] },
+    { peers: [{ id: H('7'), rttMs: -1 }] },
+    { peers: [{ id: H('7'), rttMs: '5' }] },
+    { peers: [{ id: H('7'), rttMs: LIMITS.peerRttMs + 1 }] },
+    { peers: [{ id: H('7'), address: 'ws://10.0.0.1:6001' }] },
+    { peers: [], extra: 1 },
+    { peers: Array.from({ length: LIMITS.peers + 1 }, (_, i) => ({ id: i.toString(16).padStart(64, '0') })) },
+  ],
   INV: [{ kind: 'header', ids: [] }, { kind: 'tx', ids: ['zz'] }, { kind: 'tx', ids: Array.from({ length: LIMITS.invIds + 1 }, () => H('1')) }],
   GET_DATA: [{ kind: 'tx' }, { kind: 'tx', ids: [H('1')], more: true }],
   NOT_FOUND: [{ kind: 'block', ids: [H('G')] }],
   TX: [{ tx: 'string' }, { tx: [1] }, { tx: null }, { tx: deep(LIMITS.opaqueDepth + 5) }, {}],
+  TXS: [
+    { txs: [] },
+    { txs: [{}, 'string'] },
+    { txs: [null] },
+    { txs: { a: {} } },
+    { txs: [{}], extra: 1 },
+    { txs: [deep(LIMITS.opaqueDepth + 5)] },
+    { txs: Array.from({ length: LIMITS.txsPerMessage + 1 }, () => ({})) },
+    {},
+  ],
   BLOCK: [{ block: 5 }, { block: {}, x: 1 }],
   GET_HEADERS: [{ locator: [], limit: 1 }, { locator: [H('1')], limit: 0 }, { locator: [H('1')], limit: LIMITS.headers + 1 }, { locator: Array.from({ length: LIMITS.locator + 1 }, () => H('1')), limit: 1 }],
   HEADERS: [{ headers: [1] }, { headers: Array.from({ length: LIMITS.headers + 1 }, () => ({})) }],
@@ -102,8 +129,14 @@ describe('p2p message schemas', () => {
   }
 
   test('every type has accept and reject cases', () => {
-    assert.equal(MESSAGE_TYPES.length, 19);
+    assert.equal(MESSAGE_TYPES.length, 22);
     for (const t of MESSAGE_TYPES) assert.ok(invalid[t].length > 0, t);
+  });
+
+  test('PEERS: a list of exactly LIMITS.peers entries, and the longest round trip, are accepted', () => {
+    const peers = Array.from({ length: LIMITS.peers }, (_, i) => ({ id: i.toString(16).padStart(64, '0'), rttMs: i === 0 ? LIMITS.peerRttMs : i / 10 }));
+    const r = parseMessage({ type: 'PEERS', payload: { peers } });
+    assert.ok(r.ok, r.ok ? '' : r.error);
   });
 
   test('envelope errors', () => {

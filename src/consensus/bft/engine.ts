@@ -88,9 +88,15 @@ export interface BftStatus {
 const MAX_FUTURE = 2000;
 const MAX_BLOCKS = 64;
 const MAX_SEEN = 20_000;
-// A validator that has a proposal prevotes within milliseconds; relay the
-// proposal only to validator peers that have shown no sign of it by then.
-const RELAY_DELAY_MS = 60;
+// A validator prevotes for a proposal once it has checked it, which for a full
+// block on a loaded machine takes a few hundred ms. Relay the proposal only to
+// validator peers that have shown no sign of it by then (half the propose
+// timeout, at least RELAY_DELAY_MS): every copy a peer already holds costs it
+// a full decode of the block before consensus can tell it is a duplicate, and
+// in a full mesh, every validator gets the proposal from its proposer anyway.
+// A validator not linked to the proposer still gets it well within its own
+// propose timeout.
+const RELAY_DELAY_MS = 250;
 
 /** One validator's (or follower's) consensus loop. */
 export class BftEngine {
@@ -160,7 +166,11 @@ export class BftEngine {
   onMessage(msg: BftWire, from: string): boolean {
     if (this.stopped) return true;
     const sig = msg.kind === 'vote' ? msg.vote.signature : msg.proposal.signature;
-    if (this.seen.has(sig)) return true;
+    if (this.seen.has(sig)) {
+      // Whoever sends us a proposal again holds it: no need to relay it there.
+      if (msg.kind === 'proposal' && msg.proposal.height === this.heightV) this.holderSet(msg.proposal.blockHash).add(from);
+      return true;
+    }
     if (msg.kind === 'proposal' && blockHash(msg.block.header) !== msg.proposal.blockHash) return false;
     const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
     if (h < this.heightV) return true;
@@ -302,9 +312,18 @@ export class BftEngine {
           break;
         }
         case 'schedule-timeout': {
+          const fire = (): void => {
+            // A stale timeout (another height or round by now) is ignored by the machine.
+            if (!this.stopped && this.machine !== undefined) this.handle(this.machine.onTimeout(a.timeout, a.height, a.round));
+          };
           const t = setTimeout(() => {
             this.timers.delete(t);
-            if (!this.stopped && this.machine !== undefined) this.handle(this.machine.onTimeout(a.timeout, a.height, a.round));
+            // Timers run before the event loop reads the sockets: a proposal that
+            // has already reached this machine when its propose timeout expires is
+            // read and checked first (the timeout acts one turn later). A silent
+            // proposer still times out.
+            if (a.timeout === 'propose') setImmediate(fire);
+            else fire();
           }, a.delayMs);
           this.timers.add(t);
           break;
@@ -424,12 +443,14 @@ export class BftEngine {
 
   private relayProposal(msg: Extract<BftWire, { kind: 'proposal' }>, from: string | undefined): void {
     if (!this.isValidator()) return;
+    const round = msg.proposal.round;
+    const delay = Math.max(RELAY_DELAY_MS, Math.floor((this.host.params.timeoutProposeMs + round * Math.ceil(this.host.params.timeoutProposeMs / 2)) / 2));
     const t = setTimeout(() => {
       this.timers.delete(t);
       if (this.stopped || msg.proposal.height !== this.heightV) return;
       const holders = this.holders.get(msg.proposal.blockHash) ?? new Set<string>();
       for (const peer of this.host.validatorPeers()) if (peer !== from && !holders.has(peer)) this.host.sendTo(peer, msg);
-    }, RELAY_DELAY_MS);
+    }, delay);
     this.timers.add(t);
   }
 
