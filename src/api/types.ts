@@ -27,6 +27,17 @@ export type AddPeerResult =
 export interface PeersApi {
   list(): readonly PeerInfo[];
   add(address: string): Promise<AddPeerResult>;
+  /** What each peer says it is linked to (P2P GET_PEERS/PEERS), for the explorer's graph only; absent: nothing known. */
+  reported?(): readonly ReportedLinks[];
+}
+
+/** A connected peer's own report of the nodes it is linked to: unverified, shown, never acted on. */
+export interface ReportedLinks {
+  /** The reporting peer's node id. */
+  readonly id: string;
+  /** Wall-clock ms when the report arrived. */
+  readonly at: number;
+  readonly peers: readonly { readonly id: string; readonly rttMs?: number }[];
 }
 
 /** Message counters for /metrics, from the P2P layer once it is wired. */

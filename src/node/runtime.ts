@@ -336,6 +336,7 @@ export class NodeRuntime {
         const r = await this.net.connect(address);
         return r.ok ? { ok: true, status: r.status } : r;
       },
+      reported: () => this.net.peerLinks(),
     };
   }
 

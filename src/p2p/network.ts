@@ -2,7 +2,8 @@
  * P2PNetwork: the surface the node layer uses. It owns the listeners (plain,
  * or TLS-only for private and consortium links), the handshake settings, the peer set (limits, duplicate tie-break, bans,
  * reconnects) and discovery (static peers, peer exchange, LAN beacons, the
- * bootstrap role), and turns peer messages into typed events.
+ * bootstrap role), and turns peer messages into typed events. It also asks
+ * each peer which nodes it is linked to (GET_PEERS), for display only.
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
@@ -27,6 +28,9 @@ import { wssTransport, wsTransport } from './ws-transport.ts';
 
 /** Most addresses in one ADDR answer. */
 export const MAX_ADDR_SHARE = 250;
+
+/** How often a peer is asked for the nodes it is linked to, by default (GET_PEERS). */
+export const PEER_LIST_INTERVAL_MS = 30_000;
 
 /** The chain tip this node reports in HELLO. */
 export interface ChainHead {
@@ -91,6 +95,11 @@ export interface P2PNetworkOptions {
   readonly maintenanceIntervalMs?: number;
   /** Least time between two GET_ADDR answers to one peer, and between two we send it (default 30 s). */
   readonly getAddrIntervalMs?: number;
+  /**
+   * How often each peer is asked which nodes it is linked to (GET_PEERS, default
+   * 30 s); a peer's asks are answered at most once per third of this.
+   */
+  readonly peerListIntervalMs?: number;
   /** LAN discovery over UDP multicast: off unless given (true for the defaults). */
   readonly lan?: boolean | LanDiscoveryOptions;
   readonly peer?: PeerOptions;
@@ -125,6 +134,25 @@ export interface PeerSummary {
   readonly listen: readonly string[];
   /** Wall-clock ms since the epoch. */
   readonly connectedAt: number;
+}
+
+/** One node a peer says it is linked to, with the round trip it measured. */
+export interface ReportedPeer {
+  readonly id: string;
+  readonly rttMs?: number;
+}
+
+/**
+ * What a connected peer last said about its own links (PEERS). Nothing checks
+ * it and nothing but display may use it: a peer can claim any links it likes.
+ */
+export interface PeerLinks {
+  /** The reporting peer's node id. */
+  readonly id: string;
+  /** Wall-clock ms when the report arrived. */
+  readonly at: number;
+  /** The nodes it is linked to, other than this node (at most LIMITS.peers). */
+  readonly peers: readonly ReportedPeer[];
 }
 
 /** A peer that went away, and why. */
@@ -180,6 +208,14 @@ interface Link {
   readonly connectedAt: number;
   lastAddrAnswer: number;
   lastAddrAsk: number;
+  lastPeersAnswer: number;
+  lastPeersAsk: number;
+  /** A GET_PEERS went out on this link; peersAnswered says whether one was ever answered. */
+  peersAsked: boolean;
+  peersAnswered: boolean;
+  /** True while a GET_PEERS we sent waits for its PEERS: only an answer counts. */
+  awaitingPeers: boolean;
+  peerList: { readonly peers: readonly ReportedPeer[]; readonly at: number } | undefined;
 }
 
 // Handshake failures that show a broken or hostile endpoint (not an honest mismatch).
@@ -338,6 +374,17 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   /** Connected peers. */
   peers(): PeerSummary[] {
     return [...this.links.values()].map((l) => summary(l));
+  }
+
+  /**
+   * What each connected peer last reported about its own links (GET_PEERS /
+   * PEERS), for display only; a report older than three ask intervals is left out.
+   */
+  peerLinks(): PeerLinks[] {
+    const oldest = this.wallNow() - 3 * this.peerListInterval();
+    const out: PeerLinks[] = [];
+    for (const l of this.links.values()) if (l.peerList !== undefined && l.peerList.at >= oldest) out.push({ id: l.peer.id, at: l.peerList.at, peers: l.peerList.peers });
+    return out;
   }
 
   /** Ids of connected peers. */
@@ -644,6 +691,12 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       connectedAt: this.wallNow(),
       lastAddrAnswer: -Infinity,
       lastAddrAsk: -Infinity,
+      lastPeersAnswer: -Infinity,
+      lastPeersAsk: -Infinity,
+      peersAsked: false,
+      peersAnswered: false,
+      awaitingPeers: false,
+      peerList: undefined,
     };
     peer.on('message', (m) => this.onMessage(link, m));
     peer.on('misbehaviour', (p) => this.log.debug({ peer: short(id), ...p }, 'peer misbehaved'));
@@ -660,6 +713,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     if (this.o.bootstrap === true) this.registerMember(link);
     // Outbound links ask for addresses at once: that is how a new node learns the network.
     if (direction === 'outbound') this.askAddr(link);
+    // Both ends ask for each other's links at once, so the explorer's graph fills in without waiting a whole interval.
+    this.askPeers(link);
     return true;
   }
 
@@ -710,6 +765,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     this.inByType[m.type] = (this.inByType[m.type] ?? 0) + 1;
     if (m.type === 'GET_ADDR') this.answerAddr(link);
     else if (m.type === 'ADDR') this.learnAddr(link, m.payload.addresses);
+    else if (m.type === 'GET_PEERS') this.answerPeers(link);
+    else if (m.type === 'PEERS') this.learnPeers(link, m.payload.peers);
     (this.emit as (e: string, p: unknown, id: string) => boolean)(m.type, m.payload, link.peer.id);
   }
 
@@ -745,6 +802,50 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   private askAddr(link: Link): void {
     link.lastAddrAsk = this.clock.now();
     link.peer.send('GET_ADDR', {});
+  }
+
+  private peerListInterval(): number {
+    return this.o.peerListIntervalMs ?? PEER_LIST_INTERVAL_MS;
+  }
+
+  private askPeers(link: Link): void {
+    link.lastPeersAsk = this.clock.now();
+    if (link.peer.send('GET_PEERS', {}) !== 'ok') return;
+    link.peersAsked = true;
+    link.awaitingPeers = true;
+  }
+
+  // The other nodes this node is linked to, with their round trips: what the explorer's graph shows.
+  private answerPeers(link: Link): void {
+    const now = this.clock.now();
+    // At most one answer per third of the interval: a peer cannot make us list our links in a loop.
+    if (now - link.lastPeersAnswer < this.peerListInterval() / 3) return;
+    link.lastPeersAnswer = now;
+    const peers: ReportedPeer[] = [];
+    for (const l of this.links.values()) {
+      if (l === link) continue;
+      if (peers.length >= LIMITS.peers) break;
+      const rtt = l.peer.rtt;
+      peers.push(rtt === undefined ? { id: l.peer.id } : { id: l.peer.id, rttMs: Math.min(LIMITS.peerRttMs, Math.round(rtt * 10) / 10) });
+    }
+    link.peer.send('PEERS', { peers });
+  }
+
+  // Kept for display only: a list is never used to dial, score or choose anyone.
+  private learnPeers(link: Link, peers: readonly ReportedPeer[]): void {
+    // An unasked list is dropped, so a peer cannot replace its report at will (the schema bounds its length).
+    if (!link.awaitingPeers) return;
+    link.awaitingPeers = false;
+    link.peersAnswered = true;
+    // This node knows its own links first hand; a claimed link to it, or a peer linked to itself, is noise.
+    const seen = new Set([this.nodeId, link.peer.id]);
+    const kept: ReportedPeer[] = [];
+    for (const p of peers) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+      kept.push(p.rttMs === undefined ? { id: p.id } : { id: p.id, rttMs: p.rttMs });
+    }
+    link.peerList = { peers: kept, at: this.wallNow() };
   }
 
   // Bootstrap role: remember the member and introduce it to the others (and them to it via GET_ADDR).
@@ -804,6 +905,10 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       }
     }
     if (this.o.bootstrap === true) for (const l of this.links.values()) this.directory.touch(l.peer.id, now);
+    // Peer lists are asked again on schedule, but only of peers that answered before: an older node
+    // that does not know GET_PEERS charges points for it, so it is asked once per link and no more.
+    const asked = this.clock.now();
+    for (const l of this.links.values()) if (asked - l.lastPeersAsk >= this.peerListInterval() && (l.peersAnswered || !l.peersAsked)) this.askPeers(l);
   }
 
   // ---- LAN ----

@@ -2,6 +2,7 @@
  * The testnet's control server: HTTP on a loopback address, JSON in and out.
  *
  *   GET  /control                        nodes (name, role, org, nodeId, API URL, up/down, faults)
+ *   GET  /control/links                  every node and the links between them, from each node's /api/peers
  *   POST /control/nodes/:name/stop       stop a node
  *   POST /control/nodes/:name/restart    start it again (or restart a running one)
  *   POST /control/partition              {"groups": [["node1","node2"],["node3"]]}
@@ -87,9 +88,10 @@ function objectBody(body: unknown, example: string): Record<string, unknown> {
 /** Runs one request against the controls; returns the status and JSON body. */
 async function route(control: TestnetControl, method: string, path: string, req: IncomingMessage): Promise<[number, unknown]> {
   if (method === 'GET' && (path === '/' || path === '')) {
-    return [200, { control: '/control', endpoints: ['GET /control', 'POST /control/nodes/:name/stop', 'POST /control/nodes/:name/restart', 'POST /control/partition {"groups": [[names], [names]]}', 'POST /control/heal', 'POST /control/slow {"node": name, "delayMs": n}'] }];
+    return [200, { control: '/control', endpoints: ['GET /control', 'GET /control/links', 'POST /control/nodes/:name/stop', 'POST /control/nodes/:name/restart', 'POST /control/partition {"groups": [[names], [names]]}', 'POST /control/heal', 'POST /control/slow {"node": name, "delayMs": n}'] }];
   }
   if (method === 'GET' && path === '/control') return [200, await control.view()];
+  if (method === 'GET' && path === '/control/links') return [200, await control.links()];
   if (method !== 'POST') throw new ControlError(path.startsWith('/control') ? 405 : 404, path.startsWith('/control') ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', `no route ${method} ${path.slice(0, 200)}`);
   const node = /^\/control\/nodes\/([^/]+)\/(stop|restart)$/.exec(path);
   if (node !== null) {

@@ -2,8 +2,9 @@
  * Fault controls of a local testnet: stop and restart a node, cut the links
  * between groups of nodes and heal them, slow a node's links. It drives a
  * Testnet whose nodes run with --fault-control, through each node's
- * /api/faults. The HTTP server in control-server.ts serves it to people and
- * the explorer; tests call it directly.
+ * /api/faults. It also gathers every node's own peer list into the whole
+ * network's links, for the explorer's graph. The HTTP server in
+ * control-server.ts serves it to people and the explorer; tests call it directly.
  */
 import type { Testnet } from './launcher.ts';
 
@@ -12,6 +13,10 @@ export const MAX_SLOW_MS = 10_000;
 
 // How long one node may take to answer the control; a node that does not is reported, not waited for.
 const NODE_TIMEOUT_MS = 3000;
+// The links are asked for every few seconds by each open explorer page: a node slower than this is shown without its links.
+const LINKS_TIMEOUT_MS = 2000;
+// Answers to /control/links are shared for this long, so many pages polling at once cost the nodes one round of asks.
+const LINKS_REUSE_MS = 1000;
 
 /** A refused or failed control action, with the HTTP status and code the control server answers. */
 export class ControlError extends Error {
@@ -49,6 +54,39 @@ export interface ControlView {
   readonly maxDelayMs: number;
 }
 
+/** One node in `GET /control/links`. */
+export interface ControlLinkNode {
+  readonly name: string;
+  /** Absent until the node has answered once since the launcher started. */
+  readonly nodeId?: string;
+  /** The role it is drawn in: bootstrap, validator, miner, member or peer. */
+  readonly role: string;
+  readonly org?: string;
+  /** True when its API answered just now with its peers. */
+  readonly up: boolean;
+}
+
+/** A link between two testnet nodes, by name, as either end reports it (both ends: once). */
+export interface ControlLink {
+  readonly from: string;
+  readonly to: string;
+  /** The better of the two ends' measured round trips, when measured. */
+  readonly rttMs?: number;
+  readonly transport?: 'ws' | 'tcp';
+}
+
+/** `GET /control/links`: every testnet node and every link between two of them. */
+export interface ControlLinksView {
+  readonly nodes: readonly ControlLinkNode[];
+  readonly links: readonly ControlLink[];
+}
+
+interface PeerLite {
+  id: string;
+  address: string;
+  rttMs?: number;
+}
+
 interface Faults {
   blocked: Set<string>;
   delayMs: number;
@@ -67,6 +105,7 @@ export class TestnetControl {
   private groups: string[][] | null = null;
   // Actions run one at a time: a restart and a partition must not interleave.
   private queue: Promise<unknown> = Promise.resolve();
+  private linksAsk: { at: number; value: Promise<ControlLinksView> } | undefined;
 
   constructor(private readonly net: Testnet) {}
 
@@ -88,6 +127,53 @@ export class TestnetControl {
       }),
     );
     return { network: this.net.network, nodes, groups: this.groups, maxDelayMs: MAX_SLOW_MS };
+  }
+
+  /**
+   * Every node and the links between testnet nodes, from each running node's
+   * own GET /api/peers, asked in parallel with a bounded wait. Links to nodes
+   * outside the testnet are left out. Concurrent callers share one round.
+   */
+  links(): Promise<ControlLinksView> {
+    const now = Date.now();
+    if (this.linksAsk === undefined || now - this.linksAsk.at > LINKS_REUSE_MS) this.linksAsk = { at: now, value: this.gatherLinks() };
+    return this.linksAsk.value;
+  }
+
+  private async gatherLinks(): Promise<ControlLinksView> {
+    const answers = await Promise.all(
+      this.net.nodes.map(async (n) => {
+        if (n.process === undefined) return { n, peers: undefined };
+        // The status call keeps the node id fresh (it is how a node first started later gets its id known).
+        const [, peers] = await Promise.all([this.statusOf(n.apiUrl, LINKS_TIMEOUT_MS).catch(() => undefined), this.peersOf(n.apiUrl).catch(() => undefined)]);
+        return { n, peers };
+      }),
+    );
+    const nameOf = new Map<string, string>();
+    for (const [name, id] of this.ids) nameOf.set(id, name);
+    const byPair = new Map<string, { from: string; to: string; rttMs?: number; transport?: 'ws' | 'tcp' }>();
+    for (const { n, peers } of answers) {
+      for (const p of peers ?? []) {
+        const other = nameOf.get(p.id);
+        if (other === undefined || other === n.name) continue;
+        const key = n.name < other ? `${n.name}\n${other}` : `${other}\n${n.name}`;
+        const link = byPair.get(key) ?? { from: n.name, to: other };
+        if (typeof p.rttMs === 'number' && (link.rttMs === undefined || p.rttMs < link.rttMs)) link.rttMs = p.rttMs;
+        link.transport ??= transportOf(p.address);
+        byPair.set(key, link);
+      }
+    }
+    const nodes = answers.map(({ n, peers }): ControlLinkNode => ({ name: n.name, nodeId: this.ids.get(n.name), role: roleOf(n), org: n.org, up: peers !== undefined }));
+    return { nodes, links: [...byPair.values()] };
+  }
+
+  private async peersOf(apiUrl: string): Promise<PeerLite[]> {
+    const r = await fetch(`${apiUrl}/api/peers`, { signal: AbortSignal.timeout(LINKS_TIMEOUT_MS) });
+    if (!r.ok) throw new Error(`${apiUrl}/api/peers answered ${r.status}`);
+    const body: unknown = await r.json();
+    if (!Array.isArray(body)) throw new Error(`${apiUrl}/api/peers did not answer a list`);
+    // Our own nodes answer this, but a port reused by something else must not break the view.
+    return body.filter((p): p is PeerLite => typeof p === 'object' && p !== null && typeof (p as PeerLite).id === 'string' && typeof (p as PeerLite).address === 'string');
   }
 
   /** Stops a node (SIGTERM); its data stays for a restart. */
@@ -209,12 +295,28 @@ export class TestnetControl {
     if (failed.length > 0) throw new ControlError(502, 'NODE_UNREACHABLE', `could not set the faults of ${failed.join('; ')} (a node that is down gets them when it starts)`);
   }
 
-  private async statusOf(apiUrl: string): Promise<StatusLite> {
-    const r = await fetch(`${apiUrl}/api/status`, { signal: AbortSignal.timeout(NODE_TIMEOUT_MS) });
+  private async statusOf(apiUrl: string, timeoutMs = NODE_TIMEOUT_MS): Promise<StatusLite> {
+    const r = await fetch(`${apiUrl}/api/status`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!r.ok) throw new Error(`${apiUrl}/api/status answered ${r.status}`);
     const s = (await r.json()) as StatusLite;
     const n = this.net.nodes.find((x) => x.apiUrl === apiUrl);
     if (n !== undefined && typeof s.nodeId === 'string') this.ids.set(n.name, s.nodeId);
     return s;
   }
+}
+
+/** The role a testnet node is drawn in, most specific first (as the explorer colours nodes). */
+function roleOf(n: Testnet['nodes'][number]): string {
+  if (n.roles.includes('bootstrap')) return 'bootstrap';
+  if (n.roles.includes('validator')) return 'validator';
+  if (n.mine) return 'miner';
+  if (n.roles.includes('member')) return 'member';
+  return 'peer';
+}
+
+/** The transport an address's scheme names (TLS variants included). */
+function transportOf(address: string): 'ws' | 'tcp' | undefined {
+  if (address.startsWith('ws://') || address.startsWith('wss://')) return 'ws';
+  if (address.startsWith('tcp://') || address.startsWith('tls://')) return 'tcp';
+  return undefined;
 }

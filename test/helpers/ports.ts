@@ -18,4 +18,6 @@ export const PORTS = {
   publicFork: 19000,
   /** The explorer's testnet controls in a browser (control server on 19499). */
   explorerControls: 19300,
+  /** The peer graph's links, from the launcher and from P2P peer lists, in a browser (control server on 19799). */
+  explorerLinks: 19600,
 } as const;

@@ -1,7 +1,9 @@
 /**
  * GET /api/network: the network as this node sees it, for the explorer's peer
- * graph. A node knows its own links only; in permissioned networks it also
- * knows every member from genesis, so those are listed even when not linked.
+ * graph. A node knows its own links first hand; the links between other nodes
+ * are what its peers reported over P2P (GET_PEERS/PEERS), marked as such since
+ * nothing checks them. In permissioned networks it also knows every member
+ * from genesis, so those are listed even when not linked.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Hash } from '../../core/index.ts';
@@ -31,14 +33,19 @@ export interface NetworkNodeView {
   direction?: 'inbound' | 'outbound';
   height?: number;
   rttMs?: number;
+  /** A node known only because a peer reported a link to it: that peer's id. */
+  reportedBy?: string;
 }
 
 /** A live P2P link between two nodes, by id. */
 export interface NetworkLinkView {
   from: string;
   to: string;
+  /** The round trip measured by `from` (this node for its own links, the reporting peer otherwise). */
   rttMs?: number;
   transport?: 'ws' | 'tcp';
+  /** Absent for this node's own links; else the id of the peer that reported the link (unverified). */
+  reportedBy?: string;
 }
 
 /** `GET /api/network`. */
@@ -51,6 +58,8 @@ export interface NetworkView {
   height: number;
   nodes: NetworkNodeView[];
   links: NetworkLinkView[];
+  /** How many peers' link reports (from the last 90 s) the links between other nodes come from. */
+  peerReports: number;
   /** How many recent main-chain blocks the miner roles were read from. */
   minerWindow: number;
   /** PoW: the block time difficulty aims at, from genesis. */
@@ -63,6 +72,11 @@ const TOPOLOGY: Record<string, NetworkView['topology']> = { public: 'pure-p2p', 
 
 // Peers do not say whether they mine; the coinbases of recent blocks do.
 const MINER_WINDOW = 50;
+
+// Reports are unverified: a hostile peer may claim many made-up nodes, so only this many join the view...
+const MAX_REPORTED_NODES = 64;
+// ...and the view holds at most this many links, own links first.
+const MAX_LINKS = 1024;
 
 interface GenesisMember {
   name: string;
@@ -110,10 +124,10 @@ function rolesOf(member: GenesisMember | undefined, mines: boolean, permissioned
   return roles;
 }
 
-/** The transport a `ws://` or `tcp://` address names. */
+/** The transport an address names (`wss://` and `tls://` are ws and tcp inside TLS). */
 function transportOf(address: string): 'ws' | 'tcp' | undefined {
   if (address.startsWith('ws://') || address.startsWith('wss://')) return 'ws';
-  if (address.startsWith('tcp://')) return 'tcp';
+  if (address.startsWith('tcp://') || address.startsWith('tls://')) return 'tcp';
   return undefined;
 }
 
@@ -169,6 +183,35 @@ async function networkView(ctx: ApiContext, recentMiners: () => Promise<Set<stri
   // Members known from genesis but not linked to us still belong on the map.
   for (const id of members.keys()) if (!nodes.has(id)) nodes.set(id, nodeOf(id));
 
+  // Links between other nodes, as the peers at one end reported them; a link both ends report is drawn once.
+  // Only a peer linked right now speaks for its links (the P2P layer drops a report with its link anyway).
+  const linked = new Set(peers.map((p) => p.id));
+  const reports = (ctx.peers?.reported?.() ?? []).filter((r) => linked.has(r.id));
+  const byPair = new Map<string, NetworkLinkView>();
+  let extraNodes = 0;
+  for (const r of reports) {
+    for (const p of r.peers) {
+      // This node's own links are known first hand; a report cannot add to them or contradict them.
+      if (p.id === selfId || p.id === r.id) continue;
+      const key = r.id < p.id ? `${r.id}:${p.id}` : `${p.id}:${r.id}`;
+      const existing = byPair.get(key);
+      if (existing !== undefined) {
+        if (p.rttMs !== undefined && (existing.rttMs === undefined || p.rttMs < existing.rttMs)) existing.rttMs = p.rttMs;
+        continue;
+      }
+      if (links.length >= MAX_LINKS) break;
+      if (!nodes.has(p.id)) {
+        if (extraNodes >= MAX_REPORTED_NODES) continue;
+        extraNodes++;
+        nodes.set(p.id, { ...nodeOf(p.id), reportedBy: r.id });
+      }
+      const link: NetworkLinkView = { from: r.id, to: p.id, reportedBy: r.id };
+      if (p.rttMs !== undefined) link.rttMs = p.rttMs;
+      byPair.set(key, link);
+      links.push(link);
+    }
+  }
+
   const view: NetworkView = {
     network: g.network,
     topology: TOPOLOGY[g.network] ?? 'pure-p2p',
@@ -177,6 +220,7 @@ async function networkView(ctx: ApiContext, recentMiners: () => Promise<Set<stri
     height: node.chain.height,
     nodes: [...nodes.values()],
     links,
+    peerReports: reports.length,
     minerWindow: MINER_WINDOW,
   };
   if (g.consensus.type === 'pow') view.targetBlockTimeMs = g.consensus.targetBlockTimeMs;

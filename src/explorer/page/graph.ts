@@ -1,12 +1,13 @@
 /**
- * The peer graph: the node answering at the centre, the nodes it knows on
- * rings around it (hubs, meaning validators and bootstrap nodes, on the inner
- * ring), links as lines. Colour says role; hovering (or tapping) a node or a
+ * The peer graph: every known node on rings (hubs, meaning validators and
+ * bootstrap nodes, on the inner ring), the node answering marked, links as
+ * lines: solid for ws, dashed for tcp, dotted for a link a peer reported but
+ * this node cannot see. Colour says role; hovering (or tapping) a node or a
  * link shows its details and round-trip time. Positions depend only on which
  * nodes are known, so a live redraw does not shuffle the picture.
  */
 import { h, s } from './dom.ts';
-import type { Network, NetworkNode, NodeRole } from './types.ts';
+import type { Network, NetworkLink, NetworkNode, NodeRole } from './types.ts';
 
 /** Roles from most to least specific: a node is drawn in the colour of its first. */
 export const ROLE_ORDER: NodeRole[] = ['bootstrap', 'validator', 'miner', 'member', 'peer'];
@@ -28,41 +29,69 @@ export function nodeName(n: NetworkNode): string {
   return n.name ?? n.id.slice(0, 8);
 }
 
-function tooltipLines(n: NetworkNode): string[] {
+/** True for a node drawn as down or unreachable (dimmed). */
+function offline(n: NetworkNode): boolean {
+  return n.state === undefined ? !n.connected : n.state === 'down';
+}
+
+function tooltipLines(n: NetworkNode, byId: ReadonlyMap<string, NetworkNode>): string[] {
   const lines = [`${nodeName(n)}${n.self ? ' (this node)' : ''}`, `roles: ${n.roles.join(', ')}`];
   if (n.org !== undefined) lines.push(`organisation: ${n.org}`);
   if (n.address !== undefined) lines.push(`address: ${n.address} (${n.direction ?? '?'})`);
   if (n.height !== undefined) lines.push(`height: ${n.height}`);
   if (n.rttMs !== undefined) lines.push(`round trip: ${n.rttMs.toFixed(1)} ms`);
-  if (!n.connected) lines.push('not linked to this node');
-  lines.push(`id: ${n.id.slice(0, 16)}…`);
+  if (n.state === 'down') lines.push('down: its API does not answer');
+  else if (!n.connected && !n.self) lines.push('not linked to this node');
+  if (n.reportedBy !== undefined) lines.push(`known from ${peerName(n.reportedBy, byId)}'s report`);
+  if (!n.id.startsWith('testnet:')) lines.push(`id: ${n.id.slice(0, 16)}…`);
+  return lines;
+}
+
+function peerName(id: string, byId: ReadonlyMap<string, NetworkNode>): string {
+  const n = byId.get(id);
+  return n === undefined ? id.slice(0, 8) : nodeName(n);
+}
+
+function linkLines(l: NetworkLink, byId: ReadonlyMap<string, NetworkNode>, fromTestnet: boolean): string[] {
+  const lines = [`${peerName(l.from, byId)} ↔ ${peerName(l.to, byId)}`];
+  const rtt = l.rttMs === undefined ? 'not measured yet' : `${l.rttMs.toFixed(1)} ms`;
+  if (l.reportedBy !== undefined) {
+    // A reported link is the peer's word only: say whose, and that this node did not measure it.
+    lines.push(`reported by ${peerName(l.reportedBy, byId)}, not verified`, `round trip: ${l.rttMs === undefined ? 'not measured by it yet' : `${rtt} (as it measured)`}`);
+  } else {
+    lines.push(`transport: ${l.transport ?? '?'}`, `round trip: ${rtt}`);
+    if (fromTestnet) lines.push('from the nodes’ own peer lists (testnet launcher)');
+  }
   return lines;
 }
 
 /**
- * Positions: self in the middle, the others around it in one angular order
- * (by organisation, so an organisation's nodes sit together), hubs on an
- * inner ring and the rest on the outer one.
+ * Positions: every node, this one included, round one or two ellipses in one
+ * angular order (by organisation, so an organisation's nodes sit together),
+ * hubs on the inner ring and the rest on the outer one. Links between other
+ * nodes would cross a node drawn in the middle, so none is.
  */
 function layout(net: Network, w: number, hgt: number): Map<string, { x: number; y: number }> {
   const pos = new Map<string, { x: number; y: number }>();
   const hub = (n: NetworkNode): boolean => n.roles.includes('validator') || n.roles.includes('bootstrap');
-  const others = net.nodes
-    .filter((n) => !n.self)
+  const all = net.nodes
+    .slice()
     .sort((a, b) => (a.org ?? '').localeCompare(b.org ?? '') || Number(hub(b)) - Number(hub(a)) || nodeName(a).localeCompare(nodeName(b), 'en', { numeric: true }) || a.id.localeCompare(b.id));
-  const twoRings = others.some(hub) && others.some((n) => !hub(n));
+  if (all.length === 1) {
+    pos.set(all[0]!.id, { x: w / 2, y: hgt / 2 });
+    return pos;
+  }
+  const twoRings = all.some(hub) && all.some((n) => !hub(n));
   // Rings are ellipses filling the box, leaving room at the edges for the labels (wider than tall).
   const rx = Math.max(40, w / 2 - 60);
   const ry = Math.max(40, hgt / 2 - 34);
-  // An even count starts half a step round, so two peers sit left and right rather than above and below.
-  const offset = others.length % 2 === 0 ? Math.PI / Math.max(others.length, 1) : 0;
-  others.forEach((n, i) => {
-    const a = offset + (2 * Math.PI * i) / others.length - Math.PI / 2;
+  // An even count starts half a step round, so two nodes sit left and right rather than above and below.
+  const offset = all.length % 2 === 0 ? Math.PI / all.length : 0;
+  all.forEach((n, i) => {
+    const a = offset + (2 * Math.PI * i) / all.length - Math.PI / 2;
     const scale = twoRings ? (hub(n) ? 0.55 : 1) : 0.85;
     pos.set(n.id, { x: w / 2 + rx * scale * Math.cos(a), y: hgt / 2 + ry * scale * Math.sin(a) });
   });
-  const self = net.nodes.find((n) => n.self);
-  if (self !== undefined) pos.set(self.id, { x: w / 2, y: hgt / 2 });
   return pos;
 }
 
@@ -93,9 +122,9 @@ export function networkGraph(net: Network, width: number, height: number): HTMLE
     const a = pos.get(l.from);
     const b = pos.get(l.to);
     if (a === undefined || b === undefined) continue;
-    const peer = byId.get(l.to);
-    const lines = [`${nodeName(byId.get(l.from)!)} ↔ ${peer === undefined ? l.to.slice(0, 8) : nodeName(peer)}`, `transport: ${l.transport ?? '?'}`, `round trip: ${l.rttMs === undefined ? 'not measured yet' : `${l.rttMs.toFixed(1)} ms`}`];
-    const line = s('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `graph-link ${l.transport ?? ''}` });
+    const lines = linkLines(l, byId, net.fromTestnet === true);
+    // Reported links get a class of their own: what this node saw and what it was told stay apart.
+    const line = s('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: l.reportedBy === undefined ? `graph-link ${l.transport ?? ''}` : 'graph-link-reported' });
     // A wide invisible twin makes a thin line easy to hover or tap.
     const hit = s('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: 'graph-link-hit', 'data-from': l.from, 'data-to': l.to });
     hit.addEventListener('pointerenter', (e) => show(e, lines));
@@ -112,11 +141,11 @@ export function networkGraph(net: Network, width: number, height: number): HTMLE
     const role = mainRole(n);
     const g = s(
       'g',
-      { class: `graph-node role-${role}${n.self ? ' self' : ''}${n.connected ? '' : ' offline'}`, 'data-id': n.id, 'data-role': role, transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`, tabindex: 0 },
+      { class: `graph-node role-${role}${n.self ? ' self' : ''}${offline(n) ? ' offline' : ''}`, 'data-id': n.id, 'data-role': role, transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`, tabindex: 0 },
       s('circle', { r: n.self ? 15 : 12 }),
       s('text', { y: n.self ? 29 : 26, 'text-anchor': 'middle', class: 'graph-label' }, n.self ? `${nodeName(n)} (here)` : nodeName(n)),
     );
-    const lines = tooltipLines(n);
+    const lines = tooltipLines(n, byId);
     g.addEventListener('pointerenter', (e) => show(e, lines));
     g.addEventListener('pointerdown', (e) => show(e, lines));
     g.addEventListener('pointerleave', hide);
@@ -138,5 +167,6 @@ export function legend(net: Network): HTMLElement {
     present.map((r) => h('li', null, h('span', { class: `swatch role-${r}` }), r)),
     h('li', null, h('span', { class: 'swatch-line ws' }), 'ws link'),
     h('li', null, h('span', { class: 'swatch-line tcp' }), 'tcp link'),
+    net.links.some((l) => l.reportedBy !== undefined) ? h('li', null, h('span', { class: 'swatch-line reported' }), 'link a peer reported') : null,
   );
 }

@@ -166,6 +166,20 @@ export interface NetworkNode {
   direction?: 'inbound' | 'outbound';
   height?: number;
   rttMs?: number;
+  /** Known only from this peer's report of its links. */
+  reportedBy?: string;
+  /** Set by the page from the testnet launcher: whether the node's API answers. */
+  state?: 'up' | 'down';
+}
+
+/** A link of `GET /api/network`. */
+export interface NetworkLink {
+  from: string;
+  to: string;
+  rttMs?: number;
+  transport?: 'ws' | 'tcp';
+  /** Absent for the node's own links; else the peer that reported this one (unverified). */
+  reportedBy?: string;
 }
 
 /** `GET /api/network`. */
@@ -176,11 +190,21 @@ export interface Network {
   nodeId: string;
   height: number;
   nodes: NetworkNode[];
-  links: { from: string; to: string; rttMs?: number; transport?: 'ws' | 'tcp' }[];
+  links: NetworkLink[];
+  /** How many peers' link reports the links between other nodes come from (absent on older nodes). */
+  peerReports?: number;
   minerWindow: number;
   targetBlockTimeMs?: number;
   /** Under `peerchain testnet`: the launcher's control URL. */
   testnet?: { control: string };
+  /** Set by the page: the nodes and links come from the testnet launcher (every node's own peer list). */
+  fromTestnet?: boolean;
+}
+
+/** `GET /control/links` of the testnet launcher. */
+export interface TestnetLinks {
+  nodes: { name: string; nodeId?: string; role: string; org?: string; up: boolean }[];
+  links: { from: string; to: string; rttMs?: number; transport?: 'ws' | 'tcp' }[];
 }
 
 /** `GET /api/search?q=`. */
