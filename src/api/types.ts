@@ -91,6 +91,10 @@ export interface EvidenceView {
   readonly round: number;
   readonly type: string;
   readonly blockHashes: readonly (string | null)[];
+  /** The height of the block that put it on chain, or null while it waits for a proposer. */
+  readonly recordedAt: number | null;
+  /** The state record that holds it: GET /api/records/<key, URL-encoded>. */
+  readonly recordKey: string;
 }
 
 /** What the consensus routes read (BFT networks only). */

@@ -409,7 +409,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     const verify = this.ctx.verifySignature!;
     for (let i = 0; i < block.txs.length; i++) {
       const tx = block.txs[i]!;
-      if (tx.kind === 'coinbase') continue;
+      // Coinbase and evidence carry no sender signature (evidence's votes are checked by the transition).
+      if (tx.kind === 'coinbase' || tx.kind === 'evidence') continue;
       const id = txIdBytes(tx);
       if (!verify(tx, id)) return { code: ERR.BAD_SIGNATURE, message: `transaction ${i} (${id.toString('hex')}): signature does not verify` };
     }
@@ -516,7 +517,7 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /** Transactions of blocks a reorganisation dropped, for the mempool to take back. */
   static droppedTxs(disconnected: readonly Block[]): SignedTx[] {
-    return disconnected.flatMap((b) => b.txs.filter((t): t is SignedTx => t.kind !== 'coinbase'));
+    return disconnected.flatMap((b) => b.txs.filter((t): t is SignedTx => t.kind !== 'coinbase' && t.kind !== 'evidence'));
   }
 }
 
@@ -557,8 +558,8 @@ function sameTxs(a: readonly Tx[], b: readonly Tx[]): boolean {
     const y = b[i]!;
     if (x === y) continue;
     if (txId(x) !== txId(y)) return false;
-    if ((x.kind === 'coinbase') !== (y.kind === 'coinbase')) return false;
-    if (x.kind !== 'coinbase' && y.kind !== 'coinbase' && x.sig !== y.sig) return false;
+    if (x.kind !== y.kind) return false;
+    if ('sig' in x && 'sig' in y && x.sig !== y.sig) return false;
   }
   return true;
 }

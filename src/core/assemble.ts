@@ -5,7 +5,8 @@ import { MAX_AMOUNT } from './amount.ts';
 import { ok, type Result } from './errors.ts';
 import { State } from './state.ts';
 import { BlockBuilder, blockReward, type AppliedBlock, type BlockContext } from './transition.ts';
-import type { Address, Block, BlockHeader, CoinbaseTx, Hash, PublicKeyHex, SignedTx, Tx } from './types.ts';
+import { MAX_EVIDENCE_PER_BLOCK } from './evidence.ts';
+import type { Address, Block, BlockHeader, CoinbaseTx, EvidenceTx, Hash, PublicKeyHex, SignedTx, Tx } from './types.ts';
 
 /** What a block producer decides: where the block goes and what it pays to whom. */
 export interface AssembleOptions {
@@ -25,6 +26,8 @@ export interface AssembleOptions {
   readonly reserveBytes?: number;
   /** Most transactions to take, below the consensus limit (default: the limit). */
   readonly maxTxs?: number;
+  /** BFT: equivocation evidence to put on chain (any already recorded is skipped). */
+  readonly evidence?: readonly EvidenceTx[];
 }
 
 /**
@@ -50,8 +53,17 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
   };
   const limit = ctx.params.maxBlockBytes - (opts.reserveBytes ?? 0);
   let bytes = blockSize(probe);
+  // Evidence first: it is small, pays nothing, and an accusation should not wait behind fees.
+  const proofs: EvidenceTx[] = [];
+  for (const e of opts.evidence ?? []) {
+    if (proofs.length >= MAX_EVIDENCE_PER_BLOCK || chosen.length + proofs.length >= max) break;
+    const add = txSize(e) + 1;
+    if (bytes + add > limit || !builder.tryAdd(e).ok) continue;
+    bytes += add;
+    proofs.push(e);
+  }
   for (const tx of candidates) {
-    if (chosen.length >= max) break;
+    if (chosen.length + proofs.length >= max) break;
     const add = txSize(tx) + 1;
     if (bytes + add > limit) {
       skipped.push(tx);
@@ -64,7 +76,7 @@ export function assembleBlock(parent: State, candidates: readonly SignedTx[], op
     bytes += add;
     chosen.push(tx);
   }
-  const txs: Tx[] = [...chosen];
+  const txs: Tx[] = [...proofs, ...chosen];
   if (ctx.consensus.type === 'pow') {
     if (opts.coinbaseTo === undefined) throw new Error('assembleBlock: a PoW block needs coinbaseTo');
     const cb: CoinbaseTx = { kind: 'coinbase', chainId: ctx.chainId, height, to: opts.coinbaseTo, amount: blockReward(ctx.consensus, height) + builder.fees };

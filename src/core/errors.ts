@@ -40,6 +40,7 @@ export const ERR = {
   BAD_VERSION: 'BAD_VERSION',
   BAD_COMMIT: 'BAD_COMMIT',
   CONFLICTS_FINAL: 'CONFLICTS_FINAL',
+  BAD_EVIDENCE: 'BAD_EVIDENCE',
   // genesis
   BAD_GENESIS: 'BAD_GENESIS',
   // mempool admission

@@ -16,4 +16,5 @@ export * from './membership.ts';
 export * from './governance.ts';
 export * from './member-cert.ts';
 export * from './votes.ts';
+export * from './evidence.ts';
 export * from './assemble.ts';

@@ -2,11 +2,12 @@ import { addressFromPublicKey } from '../crypto/index.ts';
 import { addAmounts, formatAmount, subAmounts } from './amount.ts';
 import { blockSize, NO_PROPOSER, txRootOf } from './block.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
+import { applyEvidenceTx, MAX_EVIDENCE_PER_BLOCK } from './evidence.ts';
 import { activateScheduled, applyGovernTx } from './governance.ts';
 import { isReservedRecordKey } from './membership.ts';
 import { State, recordAfterWrite } from './state.ts';
 import { reservedKeyMessage, txIdBytes, txSize, verifyTxSignature } from './tx.ts';
-import type { Account, Address, Block, ChainParams, ConsensusParams, Hash, PowParams, RecordEntry, RecordState, SignedTx, Tx } from './types.ts';
+import type { Account, Address, Block, ChainParams, ConsensusParams, EvidenceTx, Hash, PowParams, RecordEntry, RecordState, SignedTx, Tx } from './types.ts';
 
 /** What applying transactions changed: before and after values, and new history entries. */
 export interface StateChanges {
@@ -207,10 +208,19 @@ const SIG_HEX = /^[0-9a-f]{128}$/;
 export function blockSizeOf(block: Block): number {
   let n = blockSize(block.commit === undefined ? { header: block.header, txs: [] } : { header: block.header, txs: [], commit: block.commit });
   for (const tx of block.txs) {
-    if (tx.kind !== 'coinbase' && !SIG_HEX.test(tx.sig)) return blockSize(block);
+    if ('sig' in tx && !SIG_HEX.test(tx.sig)) return blockSize(block);
     n += txSize(tx);
   }
   return n + Math.max(0, block.txs.length - 1);
+}
+
+/** Applies a signed transaction or an evidence transaction; returns the fee (evidence pays none). */
+function applyBody(t: Tracker, tx: SignedTx | EvidenceTx, id: Buffer, idHex: Hash, ctx: TxContext): Result<bigint> {
+  if (tx.kind !== 'evidence') return applySigned(t, tx, id, idHex, ctx);
+  if (ctx.consensus?.type !== 'bft') return fail(ERR.BAD_EVIDENCE, 'evidence transactions belong to BFT networks');
+  if (tx.chainId !== ctx.chainId) return fail(ERR.BAD_CHAIN_ID, `evidence is for chain "${tx.chainId}", this is "${ctx.chainId}"`);
+  const r = applyEvidenceTx(t, tx, idHex, ctx.height);
+  return r.ok ? ok(0n) : r;
 }
 
 /** applyBlock without the final state-root comparison: what a block producer runs to learn the root. */
@@ -238,10 +248,12 @@ export function computeBlockState(parent: State, block: Block, ctx: BlockContext
   const t = new Tracker(parent, noChanges());
   const txCtx: TxContext = { chainId: ctx.chainId, params: ctx.params, height: header.height, consensus: ctx.consensus, verifySignature: ctx.verifySignature };
   let fees = 0n;
+  let evidence = 0;
   for (let i = first; i < txs.length; i++) {
     const tx = txs[i]!;
     if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, pow === undefined ? `transaction ${i} is a coinbase; BFT blocks have none` : `transaction ${i} is a second coinbase`);
-    const r = applySigned(t, tx, ids[i]!, txIds[i]!, txCtx);
+    if (tx.kind === 'evidence' && ++evidence > MAX_EVIDENCE_PER_BLOCK) return fail(ERR.BAD_EVIDENCE, `more than ${MAX_EVIDENCE_PER_BLOCK} evidence transactions in one block`);
+    const r = applyBody(t, tx, ids[i]!, txIds[i]!, txCtx);
     if (!r.ok) return fail(r.error.code, `transaction ${i} (${txIds[i]}): ${r.error.message}`);
     const f = addAmounts(fees, r.value);
     if (f === undefined) return fail(ERR.OVERFLOW, 'total fees exceed the largest amount');
@@ -310,11 +322,11 @@ export class BlockBuilder {
   }
 
   /** Applies one more transaction; on failure the block is as it was before the call. */
-  tryAdd(tx: SignedTx): Result<bigint> {
+  tryAdd(tx: SignedTx | EvidenceTx): Result<bigint> {
     // A scratch tracker: a transaction that fails halfway must not leave its first writes behind.
     const scratch = new Tracker(State.empty(), noChanges(), this.t);
     const id = txIdBytes(tx);
-    const r = applySigned(scratch, tx, id, id.toString('hex'), this.txCtx);
+    const r = applyBody(scratch, tx, id, id.toString('hex'), this.txCtx);
     if (!r.ok) return r;
     const fees = addAmounts(this.feesV, r.value);
     if (fees === undefined) return fail(ERR.OVERFLOW, 'total fees exceed the largest amount');

@@ -3,14 +3,16 @@ import { formatAmount, parseAmount } from './amount.ts';
 import { canonicalJson, type JsonValue } from './encoding.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
 import { isReservedRecordKey, RESERVED_KEY_PREFIX } from './membership.ts';
-import type { Address, CoinbaseTx, GovernAction, GovernOp, GovernTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
+import type { Address, CoinbaseTx, EvidenceTx, GovernAction, GovernOp, GovernTx, Hash, RecordTx, SignedTx, TransferTx, Tx, UnsignedTx } from './types.ts';
+import { isWellFormedVote, voteFields, type Vote } from './votes.ts';
 
 /** The JSON form of a transaction: amounts as decimal strings. */
 export type TxJson =
   | { kind: 'transfer'; chainId: string; from: string; nonce: number; fee: string; to: string; amount: string; sig: string }
   | { kind: 'record'; chainId: string; from: string; nonce: number; fee: string; key: string; value: JsonValue; sig: string }
   | { kind: 'govern'; chainId: string; from: string; nonce: number; fee: string; action: GovernActionJson; sig: string }
-  | { kind: 'coinbase'; chainId: string; height: number; to: string; amount: string };
+  | { kind: 'coinbase'; chainId: string; height: number; to: string; amount: string }
+  | { kind: 'evidence'; chainId: string; voteA: Vote; voteB: Vote };
 
 /** The JSON form of a governance action; `name` only when set. */
 export type GovernActionJson = { op: GovernOp; org: string; nodeId: string; name?: string };
@@ -19,6 +21,8 @@ export type GovernActionJson = { op: GovernOp; org: string; nodeId: string; name
 export const GOVERN_OPS: readonly GovernOp[] = ['add-member', 'remove-member', 'add-validator', 'remove-validator'];
 /** Longest organisation or member name; the same bound genesis applies. */
 export const MAX_NAME_LENGTH = 64;
+
+const VOTE_FIELDS = ['type', 'height', 'round', 'blockHash', 'validator', 'signature'] as const;
 
 export const CHAIN_ID_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const RECORD_KEY_RE = /^[\x21-\x7e]+$/;
@@ -44,6 +48,8 @@ export function txToJson(tx: Tx | UnsignedTx): TxJson {
     }
     case 'coinbase':
       return { kind: 'coinbase', chainId: tx.chainId, height: tx.height, to: tx.to, amount: formatAmount(tx.amount) };
+    case 'evidence':
+      return { kind: 'evidence', chainId: tx.chainId, voteA: voteFields(tx.voteA), voteB: voteFields(tx.voteB) };
   }
 }
 
@@ -137,7 +143,7 @@ export function txSender(tx: SignedTx): Address {
 /** Size in bytes of the canonical JSON form: the unit of block size limits. */
 export function txSize(tx: Tx): number {
   const unsigned = Buffer.byteLength(meta(tx).canon, 'utf8');
-  return tx.kind === 'coinbase' ? unsigned : unsigned + SIG_FIELD_BYTES;
+  return tx.kind === 'coinbase' || tx.kind === 'evidence' ? unsigned : unsigned + SIG_FIELD_BYTES;
 }
 
 /** Limits a transaction must respect; a subset of ChainParams. */
@@ -191,12 +197,22 @@ export function txFromJson(json: unknown, limits: TxLimits): Result<Tx> {
           ? ['kind', 'chainId', 'from', 'nonce', 'fee', 'action', 'sig']
           : kind === 'coinbase'
             ? ['kind', 'chainId', 'height', 'to', 'amount']
-            : undefined;
+            : kind === 'evidence'
+              ? ['kind', 'chainId', 'voteA', 'voteB']
+              : undefined;
   if (fields === undefined) return fail(ERR.MALFORMED, `unknown transaction kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 32)) : typeof kind}`);
   const keysErr = exactKeys(json, fields);
   if (keysErr !== undefined) return fail(ERR.MALFORMED, `${kind} transaction: ${keysErr}`);
   if (typeof json.chainId !== 'string' || !CHAIN_ID_RE.test(json.chainId)) return fail(ERR.BAD_CHAIN_ID, 'chainId must be 1-32 characters of a-z, 0-9 and -');
   const chainId = json.chainId;
+  if (kind === 'evidence') {
+    // Exact vote fields: an extra key would ride along outside the signatures.
+    for (const [name, v] of [['voteA', json.voteA], ['voteB', json.voteB]] as const) {
+      if (!isObject(v) || exactKeys(v, VOTE_FIELDS) !== undefined || !isWellFormedVote(v)) return fail(ERR.BAD_EVIDENCE, `evidence ${name} must be a vote {${VOTE_FIELDS.join(', ')}}`);
+    }
+    const tx: EvidenceTx = { kind, chainId, voteA: voteFields(json.voteA as Vote), voteB: voteFields(json.voteB as Vote) };
+    return checkSize(tx, limits);
+  }
   const toErr = addressError(json.to);
   if (kind === 'coinbase') {
     if (!isCount(json.height)) return fail(ERR.MALFORMED, 'coinbase height must be a non-negative integer');

@@ -1,5 +1,6 @@
 import type { Address, Hash, PublicKeyHex } from '../crypto/index.ts';
 import type { JsonValue } from './encoding.ts';
+import type { Vote } from './votes.ts';
 
 export type { Address, Hash, PublicKeyHex, JsonValue };
 
@@ -71,7 +72,18 @@ export interface CoinbaseTx {
 }
 
 export type SignedTx = TransferTx | RecordTx | GovernTx;
-export type Tx = SignedTx | CoinbaseTx;
+/**
+ * Two conflicting votes of one validator, put on chain by a BFT proposer.
+ * Unsigned: the votes' own signatures are the proof (core/evidence.ts).
+ */
+export interface EvidenceTx {
+  readonly kind: 'evidence';
+  readonly chainId: string;
+  readonly voteA: Vote;
+  readonly voteB: Vote;
+}
+
+export type Tx = SignedTx | CoinbaseTx | EvidenceTx;
 
 /** A transaction before signing. */
 export type UnsignedTx = Omit<TransferTx, 'sig'> | Omit<RecordTx, 'sig'> | Omit<GovernTx, 'sig'>;

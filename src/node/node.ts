@@ -10,9 +10,11 @@ import {
   ok,
   txFromJson,
   txId,
+  evidenceKey,
   type Address,
   type Block,
   type BlockHeader,
+  type EvidenceTx,
   type Genesis,
   type Hash,
   type Result,
@@ -49,6 +51,9 @@ export interface NodeEvents {
  * rarely limits a block: at 3000 tx/s heights take well under a second.
  */
 export const MAX_PROPOSAL_TXS = 2000;
+
+/** Evidence kept for proposals at most; more is dropped oldest first. */
+const MAX_PENDING_EVIDENCE = 256;
 
 /** How a node is put together. */
 export interface NodeOptions {
@@ -95,6 +100,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   readonly address: Address;
   private miner: Miner | undefined;
   private readonly now: () => number;
+  private readonly evidence = new Map<Hash, EvidenceTx>();
   private template: { header: BlockHeader; txs: Block['txs'] } | undefined;
   private retemplateTimer: NodeJS.Timeout | undefined;
   private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
@@ -189,6 +195,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     if (!parsed.ok) return parsed;
     const tx = parsed.value;
     if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, 'a coinbase cannot be submitted; miners create it');
+    if (tx.kind === 'evidence') return fail(ERR.BAD_EVIDENCE, 'evidence cannot be submitted; validators gossip it and proposers put it in blocks');
     const id = txId(tx);
     const r = this.mempool.add(tx, this.chain.state);
     if (!r.ok) return r;
@@ -217,6 +224,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
         proposer: this.key.publicKey,
         maxTxs: max,
         reserveBytes: this.commitRoom(state),
+        evidence: [...this.evidence.values()],
       },
       // Every pool transaction was verified on admission.
       { chainId: this.genesis.chainId, params: this.genesis.params, consensus: this.genesis.consensus, verifySignature: () => true },
@@ -228,6 +236,15 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     // Once decided, the block connects with this transition instead of a second run.
     this.chain.noteCandidate(r.value.block, state, r.value);
     return r.value.block;
+  }
+
+  /** Keeps equivocation evidence for this node's next proposals, until a block records it. */
+  addEvidence(tx: EvidenceTx): void {
+    const id = txId(tx);
+    if (this.evidence.has(id) || this.chain.state.record(evidenceKey(tx.voteA)) !== undefined) return;
+    this.evidence.set(id, tx);
+    // Bounded: a flood of accusations cannot grow memory; recorded ones leave on connect.
+    while (this.evidence.size > MAX_PENDING_EVIDENCE) this.evidence.delete(this.evidence.keys().next().value!);
   }
 
   /** Offers a block (from a peer or the miner). */
@@ -258,6 +275,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
 
   private wire(): void {
     this.chain.on('connected', ({ hash, block }) => {
+      for (const tx of block.txs) if (tx.kind === 'evidence') this.evidence.delete(txId(tx));
       const ids = block.txs.map(txId);
       this.mempool.removeIds(ids);
       this.emit('block', { hash, height: block.header.height, txs: block.txs.length, timestamp: block.header.timestamp, minedHere: false });

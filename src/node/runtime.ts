@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
-import { blockFromJson, blockHash, blockToJson, ERR, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
+import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
 import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
@@ -310,6 +310,8 @@ export class NodeRuntime {
     const key = e.voteA.signature + e.voteB.signature;
     if (this.evidence.some((x) => x.voteA.signature + x.voteB.signature === key)) return;
     this.evidence.push(e);
+    // The next proposal of this node puts it on chain (any validator's will do).
+    this.node.addEvidence(evidenceTx(this.opts.genesis.chainId, e.voteA, e.voteB));
     if (this.evidence.length > 1000) this.evidence.shift();
     this.net.broadcast('EVIDENCE', { evidence: { voteA: { ...e.voteA }, voteB: { ...e.voteB } } }, from);
   }
@@ -320,7 +322,11 @@ export class NodeRuntime {
     return {
       status: () => ({ type: 'bft', ...bft.status() }),
       evidence: () =>
-        this.evidence.map((e) => ({ validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, type: e.voteA.type, blockHashes: [e.voteA.blockHash, e.voteB.blockHash] })),
+        this.evidence.map((e) => {
+          // On chain once a block recorded it (the ~evidence/... record), at that block's height.
+          const rec = this.node.chain.state.record(evidenceKey(e.voteA));
+          return { validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, type: e.voteA.type, blockHashes: [e.voteA.blockHash, e.voteB.blockHash], recordedAt: rec?.height ?? null, recordKey: evidenceKey(e.voteA) };
+        }),
     };
   }
 

@@ -194,10 +194,22 @@ describe('private network: a byzantine validator', { timeout: 180_000 }, () => {
     await reach(honest, 10, 90_000);
     await assertAgree(honest, 4);
     const evidence = await waitFor('evidence of the equivocation', async () => {
-      const e = (await getJson<{ validator: string }[]>(`${honest[1]}/api/evidence`)).body;
+      const e = (await getJson<{ validator: string; recordedAt: number | null; recordKey: string }[]>(`${honest[1]}/api/evidence`)).body;
       return e.length > 0 ? e : undefined;
     }, 20_000);
     assert.ok(evidence.every((e) => e.validator === byz), 'only the byzantine validator is accused');
+    // A later proposer puts it on chain: the same record on every honest node, as part of the agreed state.
+    const recorded = await waitFor('the evidence recorded on chain', async () => {
+      const e = (await getJson<{ recordedAt: number | null; recordKey: string }[]>(`${honest[1]}/api/evidence`)).body.find((x) => x.recordedAt !== null);
+      return e;
+    }, 20_000);
+    await reach(honest, recorded.recordedAt! );
+    for (const u of honest) {
+      const r = await getJson<{ value: { validator: string; includedAt: number } }>(`${u}/api/records/${encodeURIComponent(recorded.recordKey)}`);
+      assert.equal(r.status, 200, `record on ${u}`);
+      assert.equal(r.body.value.validator, byz);
+      assert.equal(r.body.value.includedAt, recorded.recordedAt);
+    }
   });
 });
 

@@ -214,7 +214,7 @@ describe('assembleBlock in one pass', () => {
     let st = parent;
     let fees = 0n;
     for (const tx of block.txs) {
-      if (tx.kind === 'coinbase') continue;
+      if (tx.kind === 'coinbase' || tx.kind === 'evidence') continue;
       const r = unwrap(applyTx(st, tx, { ...ctx, height: block.header.height }));
       st = r.state;
       fees += r.fee;
