@@ -70,9 +70,13 @@ export function attachEventStream(server: Server, node: PeerchainNode, opts: Eve
 
   const listeners = EVENT_TYPES.map((type) => {
     const fn = (data: unknown): void => {
-      if (clients.size === 0) return;
-      const text = json({ type, data, time: Date.now() });
-      for (const c of [...clients]) if (c.types === undefined || c.types.has(type)) send(c, text);
+      // Encoded only when some client wants this type: a tx event per transaction adds up under load.
+      let text: string | undefined;
+      for (const c of [...clients]) {
+        if (c.types !== undefined && !c.types.has(type)) continue;
+        text ??= json({ type, data, time: Date.now() });
+        send(c, text);
+      }
     };
     node.on(type, fn);
     return { type, fn };

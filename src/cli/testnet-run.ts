@@ -52,7 +52,9 @@ export async function runTestnet(ctx: CliContext, flags: TestnetFlags): Promise<
   });
   ctx.out.line('');
   const width = Math.max(8, ...net.nodes.map((n) => n.name.length));
-  for (const n of net.nodes) ctx.out.line(`  ${n.name.padEnd(width)} API ${n.apiUrl}   peers ws://127.0.0.1:${n.wsPort} tcp://127.0.0.1:${n.tcpPort}`);
+  // Private and consortium links are TLS: print the addresses a peer must dial.
+  const [ws, tcp] = network === 'public' ? ['ws', 'tcp'] : ['wss', 'tls'];
+  for (const n of net.nodes) ctx.out.line(`  ${n.name.padEnd(width)} ${(n.roles[0] ?? '').padEnd(9)} API ${n.apiUrl}   peers ${ws}://127.0.0.1:${n.wsPort} ${tcp}://127.0.0.1:${n.tcpPort}`);
   ctx.out.line('');
   ctx.out.line(`explorer: ${net.nodes[0]!.apiUrl}/   (every node serves it at its API URL)`);
   ctx.out.line(`controls: ${net.controlUrl}/control   (stop, restart, partition, heal, slow: buttons under the explorer's Testnet tab)`);

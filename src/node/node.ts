@@ -20,6 +20,7 @@ import {
   type Result,
   type SignedTx,
   type State,
+  type Tx,
 } from '../core/index.ts';
 import { addressFromPublicKey, type KeyPair } from '../crypto/index.ts';
 import { DEFAULT_MEMPOOL, Mempool, VerifiedTxCache, type RemovalReason } from '../mempool/index.ts';
@@ -192,8 +193,11 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   /** Admits a transaction given as untrusted JSON (API or peer). */
   submitTx(json: unknown, from: 'api' | 'peer' = 'api'): Result<{ id: Hash }> {
     const parsed = txFromJson(json, this.genesis.params);
-    if (!parsed.ok) return parsed;
-    const tx = parsed.value;
+    return parsed.ok ? this.admitTx(parsed.value, from) : parsed;
+  }
+
+  /** Admits a transaction already parsed (structure checked) by txFromJson. */
+  admitTx(tx: Tx, from: 'api' | 'peer' = 'api'): Result<{ id: Hash }> {
     if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, 'a coinbase cannot be submitted; miners create it');
     if (tx.kind === 'evidence') return fail(ERR.BAD_EVIDENCE, 'evidence cannot be submitted; validators gossip it and proposers put it in blocks');
     const id = txId(tx);

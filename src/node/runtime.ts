@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
-import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
+import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
 import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
@@ -55,6 +55,12 @@ function metaPersistence(store: Store, name: string): Persistence {
     save: (value) => store.putMeta(name, value as JsonValue),
   };
 }
+
+/** A transaction the gossip's id lookup already parsed, not raw JSON from the wire. */
+function isParsedTx(v: unknown): v is Tx {
+  return typeof v === 'object' && v !== null && PARSED.has(v);
+}
+const PARSED = new WeakSet<object>();
 
 /**
  * Who a node may link with, judged at each handshake against the current
@@ -155,6 +161,7 @@ export class NodeRuntime {
       faultControl: opts.faultControl === true,
     });
     let rt: NodeRuntime | undefined;
+    const parsedTxs = new WeakMap<object, Tx>();
     const gossip = new Gossip(net, {
       provider: {
         has: (kind, id) => (kind === 'tx' ? node.mempool.has(id) : node.chain.knows(id)),
@@ -167,11 +174,17 @@ export class NodeRuntime {
           return b === undefined ? undefined : blockToJson(b);
         },
       },
-      accept: (kind, id, body, from) => rt!.accept(kind, body, from),
+      accept: (kind, id, body, from) => rt!.accept(kind, typeof body === 'object' && body !== null ? (parsedTxs.get(body) ?? body) : body, from),
       idOf: (kind, body) => {
         if (kind === 'tx') {
           const t = txFromJson(body, opts.genesis.params);
-          return t.ok ? txId(t.value) : undefined;
+          if (!t.ok) return undefined;
+          // Parsed once: the acceptor takes this parse instead of decoding the body again.
+          if (typeof body === 'object' && body !== null) {
+            parsedTxs.set(body, t.value);
+            PARSED.add(t.value);
+          }
+          return txId(t.value);
         }
         const h = headerFromJson((body as { header?: unknown }).header);
         return h.ok ? blockHash(h.value) : undefined;
@@ -292,6 +305,8 @@ export class NodeRuntime {
     node.on('tx', () => engine.onTxs());
     net.on('peer:connected', (p) => engine.onPeerConnected(p.id));
     net.on('BFT_PROPOSAL', (p, from) => {
+      // A copy of a proposal already handled: do not decode its block again.
+      if (engine.seenProposal(p.proposal, from)) return;
       const b = blockFromJson(p.block, opts.genesis.params);
       if (!b.ok || !isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
       if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.value }, from)) net.penalize(from, 20, 'invalid BFT proposal');
@@ -349,7 +364,7 @@ export class NodeRuntime {
   private async accept(kind: InvKind, body: unknown, from: string): Promise<AcceptResult> {
     const { node } = this;
     if (kind === 'tx') {
-      const r = node.submitTx(body, 'peer');
+      const r = isParsedTx(body) ? node.admitTx(body, 'peer') : node.submitTx(body, 'peer');
       if (r.ok) return 'accepted';
       return PROVABLY_BAD.includes(r.error.code) ? 'rejected' : 'duplicate';
     }

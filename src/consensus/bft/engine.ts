@@ -162,6 +162,16 @@ export class BftEngine {
     for (const m of this.sent) this.host.sendTo(peer, m);
   }
 
+  /**
+   * True if a proposal (still undecoded) was seen before, noting that its
+   * sender holds it: the caller can skip decoding its block.
+   */
+  seenProposal(proposal: { readonly signature?: unknown; readonly height?: unknown; readonly blockHash?: unknown }, from: string): boolean {
+    if (typeof proposal.signature !== 'string' || !this.seen.has(proposal.signature)) return false;
+    if (proposal.height === this.heightV && typeof proposal.blockHash === 'string') this.holderSet(proposal.blockHash).add(from);
+    return true;
+  }
+
   /** Handles a consensus message from a peer; returns false if it was provably bad (the caller penalises). */
   onMessage(msg: BftWire, from: string): boolean {
     if (this.stopped) return true;
