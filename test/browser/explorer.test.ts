@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signTx, txToJson, type JsonValue } from '../../src/core/index.ts';
@@ -18,16 +18,8 @@ import { readKeyFile } from '../../src/node/keystore.ts';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
+import { countIs, findChromium, type PageGlobals } from '../helpers/browser.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
-
-/** Debian's chromium: PEERCHAIN_CHROMIUM, else /usr/bin/chromium, else the first chromium on PATH. */
-function findChromium(): string {
-  const env = process.env.PEERCHAIN_CHROMIUM;
-  if (env !== undefined && env !== '') return env;
-  const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter)];
-  for (const d of dirs) for (const name of ['chromium', 'chromium-browser']) if (d !== '' && existsSync(join(d, name))) return join(d, name);
-  return '/usr/bin/chromium';
-}
 
 const CHROMIUM = findChromium();
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/explorer/', import.meta.url));
@@ -57,23 +49,6 @@ async function sameTip(urls: string[], minHeight: number): Promise<Status> {
     const ss = await Promise.all(urls.map(status));
     return ss.every((s) => s.tip === ss[0]!.tip && s.height >= minHeight) ? ss[0] : undefined;
   }, 30_000);
-}
-
-/**
- * The little of the page's DOM the tests read inside the page. The root
- * tsconfig has no DOM types, and strings would be eval'd, which the page's
- * content security policy rightly forbids, so in-page functions cast
- * globalThis to this.
- */
-interface PageGlobals {
-  document: { querySelectorAll(s: string): { length: number }; querySelector(s: string): { hidden?: boolean } | null; documentElement: { scrollWidth: number } };
-  innerWidth: number;
-  marker?: number;
-}
-
-/** Waits until `selector` matches exactly n elements. */
-async function countIs(p: Page, selector: string, n: number): Promise<void> {
-  await p.waitForFunction(([sel, want]) => (globalThis as unknown as PageGlobals).document.querySelectorAll(sel).length === want, [selector, n] as const);
 }
 
 describe('explorer in a browser', { timeout: 300_000 }, () => {

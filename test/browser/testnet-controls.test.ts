@@ -10,23 +10,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import { getJson, waitFor } from '../helpers/http.ts';
+import { findChromium } from '../helpers/browser.ts';
 import { PORTS } from '../helpers/ports.ts';
-
-/** Debian's chromium: PEERCHAIN_CHROMIUM, else /usr/bin/chromium, else the first chromium on PATH. */
-function findChromium(): string {
-  const env = process.env.PEERCHAIN_CHROMIUM;
-  if (env !== undefined && env !== '') return env;
-  const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter)];
-  for (const d of dirs) for (const name of ['chromium', 'chromium-browser']) if (d !== '' && existsSync(join(d, name))) return join(d, name);
-  return '/usr/bin/chromium';
-}
 
 const CHROMIUM = findChromium();
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/explorer/', import.meta.url));

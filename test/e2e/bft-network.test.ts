@@ -15,6 +15,7 @@ import { readKeyFile } from '../../src/node/keystore.ts';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags, type InitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
+import { assertAgree, heights, nodeLogs, reach, status } from '../helpers/bft.ts';
 import { getJson, postJson, waitFor } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
 
@@ -25,64 +26,12 @@ interface Status {
   nodeId: string;
 }
 
-interface Consensus {
-  height: number;
-  round: number;
-  validators: string[];
-}
-
-interface Block {
-  hash: string;
-  header: { height: number; stateRoot: string; proposer: string };
-  commit?: { height: number; round: number; blockHash: string; signatures: { validator: string }[] };
-}
-
-const status = async (url: string): Promise<Status> => (await getJson<Status>(`${url}/api/status`)).body;
-const heights = async (urls: readonly string[]): Promise<number[]> => Promise.all(urls.map(async (u) => (await status(u)).height));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Keeps each node's last log lines, and prints them for a node that dies unasked (a crash is a bug). */
-function nodeLogs(): { onLine: (node: string, line: string) => void } {
-  const tails = new Map<string, string[]>();
-  return {
-    onLine(node, line) {
-      const t = tails.get(node) ?? [];
-      t.push(line);
-      if (t.length > 40) t.shift();
-      tails.set(node, t);
-      if (line.startsWith('exited (') && !line.includes('SIGKILL')) console.error(`--- ${node} ${line}; its last lines:\n${t.join('\n')}`);
-    },
-  };
-}
 
 async function makeNetwork(flags: InitFlags): Promise<{ dir: string; chainId: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'peerchain-bft-'));
   const s = await initNetwork(parseInitFlags({ ...flags, out: join(dir, 'net') }), Date.now());
   return { dir, chainId: s.chainId };
-}
-
-/** Waits until every node is at or past `height`. */
-async function reach(urls: readonly string[], height: number, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`every node at height >= ${height}`, async () => ((await heights(urls)).every((h) => h >= height) ? true : undefined), timeoutMs, 200);
-}
-
-/**
- * Checks that the nodes agree block by block up to the lowest height among
- * them, and that every block carries a certificate of more than 2/3 of the
- * validators. Finality means two honest nodes never hold different blocks at
- * one height.
- */
-async function assertAgree(urls: readonly string[], validators: number): Promise<number> {
-  const top = Math.min(...(await heights(urls)));
-  for (let h = 1; h <= top; h++) {
-    const blocks = await Promise.all(urls.map(async (u) => (await getJson<Block>(`${u}/api/blocks/${h}`)).body));
-    assert.equal(new Set(blocks.map((b) => b.hash)).size, 1, `one block at height ${h}`);
-    const c = blocks[0]!.commit;
-    assert.ok(c !== undefined, `block ${h} carries its commit certificate`);
-    assert.equal(c.blockHash, blocks[0]!.hash);
-    assert.ok(c.signatures.length > (2 * validators) / 3, `block ${h}: ${c.signatures.length} of ${validators} signatures`);
-  }
-  return top;
 }
 
 async function transfer(url: string, chainId: string, from: KeyPair, to: string, amount: bigint): Promise<string> {

@@ -13,41 +13,11 @@ import { join } from 'node:path';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
+import { assertAgree, heights, nodeLogs, reach, status } from '../helpers/bft.ts';
 import { getJson, waitFor } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
 
-interface Status {
-  height: number;
-  nodeId: string;
-}
-
-interface Block {
-  hash: string;
-  commit?: { blockHash: string; signatures: { validator: string }[] };
-}
-
-const status = async (url: string): Promise<Status> => (await getJson<Status>(`${url}/api/status`)).body;
-const heights = async (urls: readonly string[]): Promise<number[]> => Promise.all(urls.map(async (u) => (await status(u)).height));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until every node is at or past `height`. */
-async function reach(urls: readonly string[], height: number, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`every node at height >= ${height}`, async () => ((await heights(urls)).every((h) => h >= height) ? true : undefined), timeoutMs, 200);
-}
-
-/** The nodes agree block by block up to the lowest height among them, each block certified by more than 2/3 (as in bft-network.test.ts). */
-async function assertAgree(urls: readonly string[], validators: number): Promise<number> {
-  const top = Math.min(...(await heights(urls)));
-  for (let h = 1; h <= top; h++) {
-    const blocks = await Promise.all(urls.map(async (u) => (await getJson<Block>(`${u}/api/blocks/${h}`)).body));
-    assert.equal(new Set(blocks.map((b) => b.hash)).size, 1, `one block at height ${h}`);
-    const c = blocks[0]!.commit;
-    assert.ok(c !== undefined, `block ${h} carries its commit certificate`);
-    assert.equal(c.blockHash, blocks[0]!.hash);
-    assert.ok(new Set(c.signatures.map((s) => s.validator)).size > (2 * validators) / 3, `block ${h}: ${c.signatures.length} of ${validators} signatures`);
-  }
-  return top;
-}
 
 describe('private network: a 2-2 partition', { timeout: 180_000 }, () => {
   let net: Testnet;
@@ -57,16 +27,7 @@ describe('private network: a 2-2 partition', { timeout: 180_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'peerchain-bft-partition-'));
     await initNetwork(parseInitFlags({ network: 'private', validators: '4', members: '0', blockTimeMs: '500', out: join(dir, 'net') }), Date.now());
-    // Each node's last lines, printed if one dies unasked.
-    const tails = new Map<string, string[]>();
-    const onLine = (node: string, line: string): void => {
-      const t = tails.get(node) ?? [];
-      t.push(line);
-      if (t.length > 40) t.shift();
-      tails.set(node, t);
-      if (line.startsWith('exited (')) console.error(`--- ${node} ${line}; its last lines:\n${t.join('\n')}`);
-    };
-    net = await Testnet.start({ dir: join(dir, 'net'), basePort: PORTS.bftPartition, logLevel: 'warn', faultControl: true, onLine });
+    net = await Testnet.start({ dir: join(dir, 'net'), basePort: PORTS.bftPartition, logLevel: 'warn', faultControl: true, ...nodeLogs() });
   });
 
   after(async () => {

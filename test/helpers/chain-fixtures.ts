@@ -57,3 +57,21 @@ export function transfer(from: number, to: number, nonce: number, amount = 10n, 
   const k = keys[from]!;
   return signTx({ kind: 'transfer', chainId: CHAIN_ID, from: k.publicKey, nonce, fee, to: addrs[to]!, amount }, k);
 }
+
+/**
+ * A private (BFT) genesis: one organisation whose members are the given
+ * validator keys, and the given funded accounts admitted as its members.
+ */
+export function bftGenesis(o: { chainId: string; timestamp: number; validators: readonly KeyPair[]; funded: readonly { address: string; balance: string }[]; params?: Record<string, unknown> }): Genesis {
+  return unwrap(
+    parseGenesis({
+      network: 'private',
+      chainId: o.chainId,
+      timestamp: o.timestamp,
+      consensus: { type: 'bft', emptyBlockIntervalMs: 1000, timeoutProposeMs: 1000, timeoutVoteMs: 1000, governanceThreshold: { num: 1, den: 2 } },
+      ...(o.params === undefined ? {} : { params: o.params }),
+      alloc: o.funded.map((f) => ({ address: f.address, balance: f.balance })),
+      orgs: [{ name: 'org1', members: o.validators.map((k, i) => ({ name: `v${i}`, nodeId: k.publicKey, validator: true })), accounts: o.funded.map((f) => f.address) }],
+    }),
+  );
+}

@@ -18,7 +18,6 @@ import {
   blockSize,
   blockSizeOf,
   buildGenesisBlock,
-  parseGenesis,
   signTx,
   txToJson,
   unwrap,
@@ -37,6 +36,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { commitRoomFor, PeerchainNode } from '../../src/node/node.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { keys as powKeys, addrs as powAddrs, powGenesis, CHAIN_ID as POW_CHAIN } from '../helpers/chain-fixtures.ts';
+import { bftGenesis } from '../helpers/chain-fixtures.ts';
 
 const CHAIN = 'reuse-fixture';
 const T0 = 1_700_000_000_000;
@@ -45,17 +45,7 @@ const wallets = [61, 62, 63].map((n) => keyPairFromSeed(Buffer.alloc(32, n)));
 const waddr = wallets.map((k) => addressFromPublicKey(k.publicKey));
 
 function genesis(params: Record<string, unknown> = {}): Genesis {
-  return unwrap(
-    parseGenesis({
-      network: 'private',
-      chainId: CHAIN,
-      timestamp: T0,
-      consensus: { type: 'bft', emptyBlockIntervalMs: 1000, timeoutProposeMs: 1000, timeoutVoteMs: 1000, governanceThreshold: { num: 1, den: 2 } },
-      params,
-      alloc: waddr.map((address) => ({ address, balance: '1000000' })),
-      orgs: [{ name: 'org1', members: vkeys.map((k, i) => ({ name: `v${i}`, nodeId: k.publicKey, validator: true })), accounts: waddr }],
-    }),
-  );
+  return bftGenesis({ chainId: CHAIN, timestamp: T0, validators: vkeys, funded: waddr.map((address) => ({ address, balance: '1000000' })), params });
 }
 
 function transfer(from: KeyPair, nonce: number, to: string, amount = 5n, chainId = CHAIN): SignedTx {

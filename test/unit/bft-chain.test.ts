@@ -9,10 +9,11 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressFromPublicKey, keyPairFromSeed, type KeyPair } from '../../src/crypto/index.ts';
-import { assembleBlock, blockHash, buildGenesisBlock, parseGenesis, signTx, unwrap, type Block, type Genesis, type JsonValue, type State } from '../../src/core/index.ts';
+import { assembleBlock, blockHash, buildGenesisBlock, signTx, unwrap, type Block, type Genesis, type JsonValue, type State } from '../../src/core/index.ts';
 import { bftRules, Chain } from '../../src/chain/index.ts';
 import { signProposal, signVote, Wal, type CommitCertificate } from '../../src/consensus/bft/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
+import { bftGenesis } from '../helpers/chain-fixtures.ts';
 
 const CHAIN = 'bft-fixture';
 const vkeys: KeyPair[] = [11, 12, 13, 14].map((n) => keyPairFromSeed(Buffer.alloc(32, n)));
@@ -21,16 +22,7 @@ const wallet = keyPairFromSeed(Buffer.alloc(32, 21));
 const T0 = 1_700_000_000_000;
 
 function genesis(): Genesis {
-  return unwrap(
-    parseGenesis({
-      network: 'private',
-      chainId: CHAIN,
-      timestamp: T0,
-      consensus: { type: 'bft', emptyBlockIntervalMs: 1000, timeoutProposeMs: 1000, timeoutVoteMs: 1000, governanceThreshold: { num: 1, den: 2 } },
-      alloc: [{ address: addressFromPublicKey(wallet.publicKey), balance: '1000' }],
-      orgs: [{ name: 'org1', members: vkeys.map((k, i) => ({ name: `v${i}`, nodeId: k.publicKey, validator: true })), accounts: [addressFromPublicKey(wallet.publicKey)] }],
-    }),
-  );
+  return bftGenesis({ chainId: CHAIN, timestamp: T0, validators: vkeys, funded: [{ address: addressFromPublicKey(wallet.publicKey), balance: '1000' }] });
 }
 
 /** A block on `parent` proposed by validator `by`, without a certificate. */

@@ -8,11 +8,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressFromPublicKey, keyPairFromSeed } from '../../src/crypto/index.ts';
-import { assembleBlock, blockHash, DEFAULT_PARAMS, parseGenesis, signTx, State, txId, txIdBytes, unwrap, verifyTxSignature, type Block, type JsonValue, type SignedTx } from '../../src/core/index.ts';
+import { assembleBlock, blockHash, DEFAULT_PARAMS, signTx, State, txId, txIdBytes, unwrap, verifyTxSignature, type Block, type JsonValue, type SignedTx } from '../../src/core/index.ts';
 import { bftRules, Chain } from '../../src/chain/index.ts';
 import { signVote } from '../../src/consensus/bft/index.ts';
 import { DEFAULT_MEMPOOL, Mempool, VerifiedTxCache } from '../../src/mempool/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
+import { bftGenesis } from '../helpers/chain-fixtures.ts';
 
 const CHAIN = 'verified-cache';
 const T0 = 1_700_000_000_000;
@@ -85,16 +86,7 @@ describe('VerifiedTxCache', () => {
 
 describe('the chain and the pool share one cache', () => {
   function genesis() {
-    return unwrap(
-      parseGenesis({
-        network: 'private',
-        chainId: CHAIN,
-        timestamp: T0,
-        consensus: { type: 'bft', emptyBlockIntervalMs: 1000, timeoutProposeMs: 1000, timeoutVoteMs: 1000, governanceThreshold: { num: 1, den: 2 } },
-        alloc: [{ address: addressFromPublicKey(wallet.publicKey), balance: '1000' }],
-        orgs: [{ name: 'org1', members: vkeys.map((k, i) => ({ name: `v${i}`, nodeId: k.publicKey, validator: true })), accounts: [addressFromPublicKey(wallet.publicKey)] }],
-      }),
-    );
+    return bftGenesis({ chainId: CHAIN, timestamp: T0, validators: vkeys, funded: [{ address: addressFromPublicKey(wallet.publicKey), balance: '1000' }] });
   }
 
   function certified(b: Block): Block {
