@@ -3,8 +3,12 @@ import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { buildGenesisBlock, genesisToJson, parseGenesis, type Genesis } from '../core/index.ts';
 import { ensureDir, NODE_KEY_FILE, readKeyFile, writeKeyFile } from '../node/keystore.ts';
+import { selfSignedCertificate } from '../crypto/index.ts';
 import { CliError } from './errors.ts';
 import { nodeFile, type NetworkPlan } from './init-layout.ts';
+
+/** The node's TLS certificate, written for permissioned networks. */
+export const TLS_CERT_FILE = 'tls-cert.pem';
 
 /**
  * Writes a planned network to disk. Everything goes into a staging folder inside
@@ -62,6 +66,10 @@ async function writePlan(root: string, plan: NetworkPlan, genesisJson: unknown):
       await ensureDir(dir, 0o700);
       await writeKeyFile(join(dir, NODE_KEY_FILE), n.keys);
       await writeJson(join(dir, 'node.json'), nodeFile(plan, n));
+      // Permissioned links are TLS with a certificate for the node key. The node
+      // derives the same certificate from its key; the file is there to inspect
+      // (openssl x509 -in tls-cert.pem -text) and to hand to other tools.
+      if (plan.network !== 'public') await writeFile(join(dir, TLS_CERT_FILE), selfSignedCertificate(n.keys, n.name), { mode: 0o644, flag: 'wx' });
     }),
   );
   await settleAll(plan.orgs.map((o) => writeKeyFile(join(root, 'orgs', o.name, 'org-key.json'), o.keys)));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { bitsForLeadingZeroBits, buildGenesisBlock, parseGenesis, type Genesis } from '../../src/core/index.ts';
-import { addressFromPublicKey } from '../../src/crypto/index.ts';
+import { addressFromPublicKey, certificatePublicKey } from '../../src/crypto/index.ts';
 import { readKeyFile } from '../../src/node/keystore.ts';
 import { assertOk, run, type Run } from '../helpers/cli.ts';
 
@@ -66,6 +66,13 @@ async function checkNode(dir: string, name: string, index: number): Promise<{ pu
   assert.deepEqual(node.ports, { ws: 6001 + index, tcp: 7001 + index, api: 3001 + index });
   assert.equal(node.genesis, '../../genesis.json');
   assert.equal(node.key, 'node-key.json');
+  // Permissioned nodes get their TLS certificate: for their own key, signed by it.
+  const certFile = join(nodeDir, 'tls-cert.pem');
+  const hasCert = await readFile(certFile, 'utf8').then((pem) => {
+    assert.equal(certificatePublicKey(pem), keys.publicKey, `${certFile} is for the node key`);
+    return true;
+  }, () => false);
+  assert.equal(hasCert, JSON.parse(await readFile(join(dir, 'genesis.json'), 'utf8')).network !== 'public', `${certFile} exactly for permissioned networks`);
   return { publicKey: keys.publicKey, node };
 }
 
