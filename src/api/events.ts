@@ -13,7 +13,7 @@ import type { EventMessage, EventStreamOptions } from './types.ts';
 export const EVENTS_PATH = '/api/events';
 
 // A Record over NodeEvents' keys: a new node event fails to compile here until it is forwarded.
-const FORWARDED: Record<keyof NodeEvents, true> = { block: true, reorg: true, tx: true, txRemoved: true, invalidBlock: true, mined: true };
+const FORWARDED: Record<keyof NodeEvents, true> = { block: true, reorg: true, tx: true, txRemoved: true, invalidBlock: true, mined: true, consensus: true };
 
 /** Event types a client can subscribe to with `?types=a,b`. */
 export const EVENT_TYPES = Object.keys(FORWARDED) as (keyof NodeEvents)[];

@@ -37,6 +37,8 @@ export interface NodeEvents {
   txRemoved: [{ id: Hash; reason: RemovalReason }];
   invalidBlock: [{ hash: Hash; code: string; message: string; from?: string }];
   mined: [{ hash: Hash; height: number }];
+  /** BFT: the height, round or step moved (emitted by the runtime's consensus engine). */
+  consensus: [{ height: number; round: number; step: string }];
 }
 
 /**

@@ -296,6 +296,7 @@ export class NodeRuntime {
         onEvidence: (e) => this.recordEvidence(e, undefined),
         fault: opts.fault,
         crash: () => process.kill(process.pid, 'SIGKILL'),
+        onStatus: (st) => node.emit('consensus', st),
       },
       wal,
       contents,

@@ -53,6 +53,8 @@ export interface BftHost {
   readonly now?: () => number;
   /** Test-only fault modes (see BftFault). */
   readonly fault?: BftFault;
+  /** The height, round or step changed (for the event stream and explorer). */
+  onStatus?(s: { readonly height: number; readonly round: number; readonly step: string }): void;
   /** Ends the process at once (the crash fault). */
   crash?(): void;
 }
@@ -117,6 +119,7 @@ export class BftEngine {
   private votes: Vote[];
   private proposals: Proposal[];
   private lastCommit: BftStatus['lastCommit'];
+  private reported: { height: number; round: number; step: string } | undefined;
   /** Votes this process signed (not restored from the WAL). */
   private readonly signedHere = new Set<string>();
   private readonly now: () => number;
@@ -271,6 +274,7 @@ export class BftEngine {
       this.waitTimer = undefined;
       this.begin();
     }, wait);
+    this.reportStatus();
   }
 
   private begin(): void {
@@ -289,7 +293,23 @@ export class BftEngine {
     }
   }
 
+  /** Tells the host when height, round or step moved since it was last told. */
+  private reportStatus(): void {
+    if (this.host.onStatus === undefined) return;
+    const m = this.machine;
+    const now = { height: this.heightV, round: m?.round ?? 0, step: this.started && m !== undefined ? m.step : 'waiting' };
+    const last = this.reported;
+    if (last !== undefined && last.height === now.height && last.round === now.round && last.step === now.step) return;
+    this.reported = now;
+    this.host.onStatus(now);
+  }
+
   private handle(actions: readonly BftAction[]): void {
+    this.handleActions(actions);
+    this.reportStatus();
+  }
+
+  private handleActions(actions: readonly BftAction[]): void {
     for (const a of actions) {
       if (this.stopped) return;
       switch (a.kind) {
