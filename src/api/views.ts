@@ -1,5 +1,5 @@
 /** Core values turned into the API's JSON: amounts as decimal strings, ids alongside bodies. */
-import { blockSize, blockHash, formatAmount, txId, txSize, txToJson, type Block, type RecordEntry, type Tx } from '../core/index.ts';
+import { blockSizeOf, blockHash, formatAmount, txId, txSize, txToJson, type Block, type RecordEntry, type Tx } from '../core/index.ts';
 import type { PoolEntry } from '../mempool/index.ts';
 import type { PeerchainNode } from '../node/node.ts';
 import type { BlockSummaryView, BlockView, MempoolEntryView, RecordEntryView, TxView } from './types.ts';
@@ -31,7 +31,7 @@ export function blockSummary(node: PeerchainNode, block: Block, hash: string = b
 
 /** A block with its transactions and size (serialising is costly, so lists leave size out). */
 export function blockView(node: PeerchainNode, block: Block, hash?: string): BlockView {
-  const v: BlockView = { ...blockSummary(node, block, hash), size: blockSize(block), txs: block.txs.map(txView) };
+  const v: BlockView = { ...blockSummary(node, block, hash), size: blockSizeOf(block), txs: block.txs.map(txView) };
   if (block.commit !== undefined) v.commit = block.commit;
   return v;
 }

@@ -1,8 +1,8 @@
 import { isHex, isPublicKeyHex, sha256d, toHex } from '../crypto/index.ts';
 import { ByteWriter, canonicalJson, type JsonValue } from './encoding.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
-import { merkleRootHex } from './merkle.ts';
-import { CHAIN_ID_RE, txFromJson, txId, txToJson, type TxJson, type TxLimits } from './tx.ts';
+import { merkleRoot, merkleRootHex } from './merkle.ts';
+import { CHAIN_ID_RE, txFromJson, txId, txIdBytes, txToJson, type TxJson, type TxLimits } from './tx.ts';
 import type { Block, BlockHeader, Hash, Tx } from './types.ts';
 
 export const BLOCK_VERSION = 1;
@@ -50,7 +50,8 @@ export function blockHash(h: BlockHeader): Hash {
 
 /** The Merkle root of a list of transactions. */
 export function txRootOf(txs: readonly Tx[]): Hash {
-  return merkleRootHex(txs.map(txId));
+  // The cached id bytes, not a hex round trip (the same root as merkleRootHex of the hex ids).
+  return merkleRoot(txs.map(txIdBytes)).toString('hex');
 }
 
 /** The JSON form of a block. */

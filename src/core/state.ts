@@ -13,8 +13,20 @@ const ZERO_ACCOUNT: Account = { balance: 0n, nonce: 0 };
 
 /** The trie key of an account. */
 export function accountKey(address: Address): Buffer {
-  return taggedHash(TAG.stateKey, Buffer.from('a:' + address, 'utf8'));
+  let k = accountKeys.get(address);
+  if (k === undefined) {
+    k = taggedHash(TAG.stateKey, Buffer.from('a:' + address, 'utf8'));
+    // Busy accounts are looked up on every admission and block; remember a
+    // bounded number of keys (cleared whole when full, so it never grows).
+    if (accountKeys.size >= ACCOUNT_KEY_CACHE) accountKeys.clear();
+    accountKeys.set(address, k);
+  }
+  // A copy: a caller writing into the buffer must not change the cached key.
+  return Buffer.from(k);
 }
+
+const ACCOUNT_KEY_CACHE = 8192;
+const accountKeys = new Map<Address, Buffer>();
 
 /** The trie key of a record. */
 export function recordKey(key: string): Buffer {

@@ -98,10 +98,25 @@ function unsignedJson(tx: Tx | UnsignedTx): Record<string, unknown> {
 // once per object (admission, block checks and gossip all ask for them).
 const txMeta = new WeakMap<object, { canon: string; id?: Buffer }>();
 
+/**
+ * The canonical JSON of a transfer's unsigned fields, written out directly in
+ * sorted key order (amount, chainId, fee, from, kind, nonce, to): exactly what
+ * canonicalJson(unsignedJson(tx)) gives for well-typed fields. Anything else
+ * (a missing or odd-typed field) takes the general path and its errors.
+ */
+function transferCanon(tx: Tx | UnsignedTx): string | undefined {
+  if (tx.kind !== 'transfer') return undefined;
+  const { amount, chainId, fee, from, nonce, to } = tx;
+  if (typeof amount !== 'bigint' || typeof fee !== 'bigint' || amount < 0n || fee < 0n) return undefined;
+  if (typeof chainId !== 'string' || typeof from !== 'string' || typeof to !== 'string') return undefined;
+  if (!Number.isSafeInteger(nonce) || Object.is(nonce, -0)) return undefined;
+  return `{"amount":"${amount}","chainId":${JSON.stringify(chainId)},"fee":"${fee}","from":${JSON.stringify(from)},"kind":"transfer","nonce":${nonce},"to":${JSON.stringify(to)}}`;
+}
+
 function meta(tx: Tx | UnsignedTx): { canon: string; id?: Buffer } {
   let m = txMeta.get(tx);
   if (m === undefined) {
-    m = { canon: canonicalJson(unsignedJson(tx)) };
+    m = { canon: transferCanon(tx) ?? canonicalJson(unsignedJson(tx)) };
     txMeta.set(tx, m);
   }
   return m;

@@ -12,6 +12,8 @@ const PAYLOAD_BYTES = 20;
 // Deriving an address costs a hash and a bech32 checksum; senders repeat, so keep recent ones.
 const ADDRESS_CACHE_MAX = 8192;
 const addressCache = new Map<PublicKeyHex, Address>();
+// Strings addressError accepted (a pure check, so a hit is as good as a decode).
+const validAddresses = new Set<string>();
 
 /** The address of a public key: bech32m of the first 20 bytes of its tagged hash. */
 export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
@@ -27,6 +29,8 @@ export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
 /** Why a string is not a valid address, or undefined if it is one. */
 export function addressError(s: unknown): string | undefined {
   if (typeof s !== 'string') return 'an address must be a string';
+  // Validity depends on the string alone; recipients repeat, so remember recent valid ones.
+  if (validAddresses.has(s)) return undefined;
   // Never echo an unbounded input back into a message.
   if (s.length > 90) return `an address has at most 90 characters, got ${s.length}`;
   if (s !== s.toLowerCase()) return `address ${s} must be lowercase`;
@@ -35,6 +39,8 @@ export function addressError(s: unknown): string | undefined {
   if (d.hrp !== ADDRESS_HRP) return `address ${s} has prefix "${d.hrp}", expected "${ADDRESS_HRP}"`;
   const bytes = convertBits(d.words, 5, 8, false);
   if (bytes === undefined || bytes.length !== PAYLOAD_BYTES) return `address ${s} does not hold a ${PAYLOAD_BYTES}-byte payload`;
+  if (validAddresses.size >= ADDRESS_CACHE_MAX) validAddresses.delete(validAddresses.values().next().value!);
+  validAddresses.add(s);
   return undefined;
 }
 

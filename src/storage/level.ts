@@ -27,10 +27,8 @@ class LevelKv implements Kv {
 
   /** One LevelDB batch: a single log record, applied whole or not at all on recovery. */
   write(ops: readonly KvOp[]): Promise<void> {
-    return this.db.batch(
-      ops.map((op) => (op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : { type: 'del' as const, key: op.key })),
-      { sync: this.sync },
-    );
+    // KvOp is already LevelDB's operation shape (abstract-level copies each op itself).
+    return this.db.batch(ops as KvOp[], { sync: this.sync });
   }
 
   /** Entries in [gte, lt), in key order. */
