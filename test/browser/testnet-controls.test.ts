@@ -16,7 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
-import { getJson, waitFor } from '../helpers/http.ts';
+import { getJson, postJson, waitFor } from '../helpers/http.ts';
 import { findChromium } from '../helpers/browser.ts';
 import { PORTS } from '../helpers/ports.ts';
 
@@ -115,6 +115,29 @@ describe('explorer: testnet controls in a browser', { timeout: 300_000 }, () => 
     await page.locator('button.heal').click();
     await row('node3').locator('td').nth(4).filter({ hasText: /^2$/ }).waitFor();
     assert.equal(await page.locator('.controls', { hasText: 'partitioned' }).count(), 0);
+  });
+
+  test('a fork made through the controls shows as a reorganisation in the explorer', async () => {
+    const [a, , c] = urls as [string, string, string];
+    const mine = async (url: string, blocks: number): Promise<void> => {
+      const r = await postJson(`${url}/api/mine`, { blocks }, 60_000);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    // Watch node3's page: it is the one that will switch branches.
+    await page.goto(`${c}/#/consensus`);
+    await page.locator('.reorg-table, .card', { hasText: 'Forks and reorganisations' }).first().waitFor();
+    await net!.control!.partition([['node1', 'node2'], ['node3']]);
+    await waitFor('node3 cut off', async () => ((await peersOf(c)) === 0 ? true : undefined), 20_000);
+    await mine(c, 1);
+    await mine(a, 3);
+    await net!.control!.heal();
+    await waitFor('one tip again', async () => {
+      const [ta, tc] = await Promise.all([a, c].map(async (u) => (await getJson<{ tip: string }>(`${u}/api/status`)).body.tip));
+      return ta === tc ? true : undefined;
+    }, 40_000);
+    await page.locator('.reorg-table tbody tr').first().waitFor();
+    assert.match((await page.locator('.reorg-table tbody tr').first().textContent()) ?? '', /1 block/);
+    await shot('testnet-controls-reorg');
   });
 
   test('no console errors and no page errors on the way', () => {
