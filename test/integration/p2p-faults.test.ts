@@ -5,52 +5,12 @@
  * within seconds even with the default minute-long backoff; an emulated
  * delay adds at least itself to a round trip and keeps messages in order.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPair } from '../../src/crypto/index.ts';
-import { P2PNetwork, type P2PNetworkOptions, type PeerDisconnected } from '../../src/p2p/index.ts';
+import { networkFactory, until, sleep, addr, linked } from '../helpers/p2p.ts';
+import type { PeerDisconnected } from '../../src/p2p/index.ts';
 
-const WAIT_MS = 15_000;
-const CHAIN = 'test-chain';
-const GENESIS = 'ab'.repeat(32);
-const TIP = 'cd'.repeat(32);
-
-const running: P2PNetwork[] = [];
-after(async () => {
-  await Promise.all(running.map((n) => n.stop()));
-});
-
-async function waitFor(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function node(over: Partial<P2PNetworkOptions> = {}): Promise<P2PNetwork> {
-  const n = new P2PNetwork({
-    keys: generateKeyPair(),
-    network: 'public',
-    chainId: CHAIN,
-    genesisHash: GENESIS,
-    head: () => ({ height: 3, tip: TIP }),
-    wsPort: 0,
-    tcpPort: 0,
-    maintenanceIntervalMs: 100,
-    peer: { pingIntervalMs: 0 },
-    faultControl: true,
-    ...over,
-  });
-  await n.start();
-  running.push(n);
-  return n;
-}
-
-const addr = (n: P2PNetwork, scheme: 'ws' | 'tcp'): string => n.listenAddresses().find((a) => a.startsWith(scheme)) as string;
-const linked = (a: P2PNetwork, b: P2PNetwork): boolean => a.peerIds().includes(b.nodeId) && b.peerIds().includes(a.nodeId);
+const node = networkFactory({ maintenanceIntervalMs: 100, faultControl: true });
 
 describe('partition faults', () => {
   for (const scheme of ['ws', 'tcp'] as const) {
@@ -58,7 +18,7 @@ describe('partition faults', () => {
       const a = await node();
       // b keeps a as a static peer, with the default backoff (1 s doubling to 60 s).
       const b = await node({ peers: [addr(a, scheme)] });
-      await waitFor(() => linked(a, b), 'a and b linked');
+      await until(() => linked(a, b), 'a and b linked');
       const banned: string[] = [];
       for (const n of [a, b]) n.on('peer:banned', (x) => banned.push(x.reason));
       const gone = new Promise<PeerDisconnected>((r) => b.once('peer:disconnected', r));
@@ -68,7 +28,7 @@ describe('partition faults', () => {
       const d = await gone;
       assert.equal(d.reason, 'partitioned');
       assert.equal(d.by, 'remote');
-      await waitFor(() => a.peerIds().length === 0 && b.peerIds().length === 0, 'the link gone on both sides');
+      await until(() => a.peerIds().length === 0 && b.peerIds().length === 0, 'the link gone on both sides');
       const refused = await b.connect(addr(a, scheme));
       assert.equal(refused.ok, false);
       assert.match(refused.ok ? '' : refused.message, /partitioned/);
@@ -81,7 +41,7 @@ describe('partition faults', () => {
 
       const healedAt = Date.now();
       assert.deepEqual(a.setFaults({ block: [] }), { block: [], delayMs: 0 });
-      await waitFor(() => linked(a, b), 'a and b linked again', 5000);
+      await until(() => linked(a, b), 'a and b linked again', 5000);
       assert.ok(Date.now() - healedAt < 5000);
       assert.deepEqual(banned, []);
     });
@@ -90,17 +50,17 @@ describe('partition faults', () => {
   test('both sides blocked: neither dials the other, and healing both relinks at once', async () => {
     const a = await node();
     const b = await node({ peers: [addr(a, 'ws')] });
-    await waitFor(() => linked(a, b), 'a and b linked');
+    await until(() => linked(a, b), 'a and b linked');
     a.setFaults({ block: [b.nodeId] });
     b.setFaults({ block: [a.nodeId] });
-    await waitFor(() => a.peerIds().length === 0 && b.peerIds().length === 0, 'the link gone');
+    await until(() => a.peerIds().length === 0 && b.peerIds().length === 0, 'the link gone');
     const before = b.stats().bytesOut;
     await sleep(1500);
     // b knows a's id from their earlier link, so it does not even dial.
     assert.equal(b.stats().bytesOut, before, 'no dials while partitioned');
     a.setFaults({ block: [] });
     b.setFaults({ block: [] });
-    await waitFor(() => linked(a, b), 'relinked', 5000);
+    await until(() => linked(a, b), 'relinked', 5000);
   });
 
   test('a bad delay is refused and changes nothing; without faultControl no delay is taken', async () => {
@@ -120,7 +80,7 @@ describe('latency faults', () => {
     const a = await node();
     const b = await node();
     assert.equal((await b.connect(addr(a, 'tcp'))).ok, true);
-    await waitFor(() => linked(a, b), 'linked');
+    await until(() => linked(a, b), 'linked');
     const fast = await b.ping(a.nodeId);
     assert.ok(fast < 200, `round trip ${fast} ms without a delay`);
 
@@ -138,7 +98,7 @@ describe('latency faults', () => {
     for (const id of ids) assert.equal(a.send(b.nodeId, 'INV', { kind: 'tx', ids: [id] }), 'ok');
     await sleep(150);
     assert.equal(got.length, 0, 'nothing arrives before the delay');
-    await waitFor(() => got.length === ids.length, 'every INV');
+    await until(() => got.length === ids.length, 'every INV');
     assert.ok(Date.now() - sentAt >= 295);
     assert.deepEqual(got, ids, 'in the order sent');
 

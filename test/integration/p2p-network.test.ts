@@ -3,64 +3,22 @@
  * mixed links, the duplicate tie-break, the inbound limit, reconnect after a
  * restart, bans (persisted), peer exchange, the bootstrap role, LAN beacons.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { generateKeyPair, sign, type KeyPair } from '../../src/crypto/index.ts';
+import { networkFactory, until, sleep, addr, linked, CHAIN, GENESIS, TIP } from '../helpers/p2p.ts';
 import {
   handshakeDigest,
   memoryPersistence,
   P2PNetwork,
   PROTOCOL_VERSION,
-  type P2PNetworkOptions,
   type PayloadOf,
 } from '../../src/p2p/index.ts';
 
 const WAIT_MS = 15_000;
-const CHAIN = 'test-chain';
-const GENESIS = 'ab'.repeat(32);
-const TIP = 'cd'.repeat(32);
 
-const running: P2PNetwork[] = [];
-after(async () => {
-  await Promise.all(running.map((n) => n.stop()));
-});
-
-/** Polls cond every 20 ms; rejects after ms. */
-async function waitFor(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function node(over: Partial<P2PNetworkOptions> = {}): Promise<P2PNetwork> {
-  const n = new P2PNetwork({
-    keys: generateKeyPair(),
-    network: 'public',
-    chainId: CHAIN,
-    genesisHash: GENESIS,
-    head: () => ({ height: 3, tip: TIP }),
-    wsPort: 0,
-    tcpPort: 0,
-    maintenanceIntervalMs: 100,
-    getAddrIntervalMs: 200,
-    backoff: { baseMs: 100, maxMs: 1000 },
-    peer: { pingIntervalMs: 0 },
-    ...over,
-  });
-  await n.start();
-  running.push(n);
-  return n;
-}
-
-const addr = (n: P2PNetwork, scheme: 'ws' | 'tcp'): string => n.listenAddresses().find((a) => a.startsWith(scheme)) as string;
-const linked = (a: P2PNetwork, b: P2PNetwork): boolean => a.peerIds().includes(b.nodeId) && b.peerIds().includes(a.nodeId);
+const node = networkFactory({ maintenanceIntervalMs: 100, getAddrIntervalMs: 200, backoff: { baseMs: 100, maxMs: 1000 } });
 
 function next<T extends 'INV' | 'PING' | 'ADDR'>(n: P2PNetwork, type: T): Promise<[PayloadOf<T>, string]> {
   return new Promise((resolve, reject) => {
@@ -116,7 +74,7 @@ describe('links', () => {
     assert.equal((await b.connect(addr(a, 'ws'))).ok, true);
     assert.equal((await c.connect(addr(a, 'tcp'))).ok, true);
     assert.equal((await c.connect(addr(b, 'ws'))).ok, true);
-    await waitFor(() => linked(a, b) && linked(a, c) && linked(b, c), 'a triangle');
+    await until(() => linked(a, b) && linked(a, c) && linked(b, c), 'a triangle');
     const atB = next(b, 'INV');
     const atC = next(c, 'INV');
     assert.equal(a.broadcast('INV', INV), 2);
@@ -135,7 +93,7 @@ describe('links', () => {
       const b = await node({ tcpPort: undefined });
       const [ra, rb] = await Promise.all([a.connect(addr(b, 'ws')), b.connect(addr(a, 'ws'))]);
       assert.ok(ra.ok && rb.ok, JSON.stringify([ra, rb]));
-      await waitFor(() => linked(a, b), 'the link');
+      await until(() => linked(a, b), 'the link');
       await sleep(150);
       assert.equal(a.peers().length, 1);
       assert.equal(b.peers().length, 1);
@@ -163,13 +121,13 @@ describe('links', () => {
     const b1 = await node({ keys: keysB, wsPort: undefined });
     const port = Number(addr(b1, 'tcp').split(':').pop());
     const a = await node({ peers: [addr(b1, 'tcp')] });
-    await waitFor(() => linked(a, b1), 'the static link');
+    await until(() => linked(a, b1), 'the static link');
     const dropped = new Promise<string>((r) => a.once('peer:disconnected', (d) => r(d.reason)));
     await b1.stop();
     assert.equal(await dropped, 'shutdown');
     await sleep(300); // a few failed redials with backoff while b is down
     const b2 = await node({ keys: keysB, wsPort: undefined, tcpPort: port });
-    await waitFor(() => linked(a, b2), 'the reconnect');
+    await until(() => linked(a, b2), 'the reconnect');
     assert.equal(a.peers()[0]?.direction, 'outbound');
   });
 });
@@ -215,13 +173,13 @@ class RawClient {
 
   /** Completes the handshake as `keys`; returns once the node's HELLO_ACK arrived (or it disconnected). */
   async handshake(keys: KeyPair): Promise<void> {
-    await waitFor(() => this.find('HELLO') !== undefined || this.closed, 'HELLO from the node');
+    await until(() => this.find('HELLO') !== undefined || this.closed, 'HELLO from the node');
     const hello = this.find('HELLO');
     if (hello === undefined) return;
     this.send('HELLO', { version: PROTOCOL_VERSION, network: 'public', chainId: CHAIN, genesisHash: GENESIS, nodeId: keys.publicKey, listen: [], height: 0, tip: TIP, challenge: '00'.repeat(32), agent: 'raw' });
     const sig = sign(keys, handshakeDigest(hello.payload.challenge as string, CHAIN, GENESIS, keys.publicKey));
     this.send('HELLO_ACK', { signature: sig.toString('hex') });
-    await waitFor(() => this.find('HELLO_ACK') !== undefined || this.find('DISCONNECT') !== undefined || this.closed, 'HELLO_ACK from the node');
+    await until(() => this.find('HELLO_ACK') !== undefined || this.find('DISCONNECT') !== undefined || this.closed, 'HELLO_ACK from the node');
   }
 
   destroy(): void {
@@ -237,21 +195,21 @@ describe('bans', () => {
     const raw = new RawClient(addr(a, 'tcp'));
     await raw.handshake(bad);
     assert.ok(raw.find('HELLO_ACK'), 'handshake completed');
-    await waitFor(() => a.peerIds().includes(bad.publicKey), 'the raw peer registered');
+    await until(() => a.peerIds().includes(bad.publicKey), 'the raw peer registered');
     const banned = new Promise<string>((r) => a.once('peer:banned', (b) => r(b.nodeId)));
     for (let i = 0; i < 50 && !raw.closed; i++) {
       raw.write('this is not json {{{\n');
       await sleep(5);
     }
     assert.equal(await banned, bad.publicKey);
-    await waitFor(() => raw.closed, 'the raw socket closed');
+    await until(() => raw.closed, 'the raw socket closed');
     assert.equal(raw.find('DISCONNECT')?.payload.reason, 'misbehaviour');
     assert.ok(a.bans.get('node', bad.publicKey));
     assert.ok(a.bans.get('host', '127.0.0.1'));
 
     // Refused while banned: the host ban answers before any handshake.
     const again = new RawClient(addr(a, 'tcp'));
-    await waitFor(() => again.closed, 'refusal');
+    await until(() => again.closed, 'refusal');
     assert.equal(again.find('DISCONNECT')?.payload.reason, 'banned');
     assert.equal(again.find('HELLO'), undefined);
 
@@ -262,7 +220,7 @@ describe('bans', () => {
     const a2 = await node({ banPersistence: store, wsPort: undefined });
     const retry = new RawClient(addr(a2, 'tcp'));
     await retry.handshake(bad);
-    await waitFor(() => retry.closed, 'refusal after restart');
+    await until(() => retry.closed, 'refusal after restart');
     assert.equal(retry.find('DISCONNECT')?.payload.reason, 'banned');
     assert.equal(a2.peerIds().length, 0);
     // Someone else from the same (loopback) host is still welcome.
@@ -301,7 +259,7 @@ describe('discovery', () => {
     const mine = new Set(newcomer.listenAddresses());
     assert.ok(payload.addresses.every((x) => !mine.has(x)), 'never the asker its own address');
     for (const s of spokes) for (const x of s.listenAddresses()) assert.ok(newcomer.book.has(x), `book has ${x}`);
-    await waitFor(() => spokes.every((s) => linked(newcomer, s)), 'links to the learned peers');
+    await until(() => spokes.every((s) => linked(newcomer, s)), 'links to the learned peers');
     // Two listen addresses per spoke, yet one link each.
     assert.equal(newcomer.peers().length, 4);
   });
@@ -309,7 +267,7 @@ describe('discovery', () => {
   test('bootstrap: three members that only know the bootstrap end up linked directly; the bootstrap can go', async () => {
     const boot = await node({ bootstrap: true, network: 'private', isMember: () => true });
     const members = await Promise.all([0, 1, 2].map(() => node({ network: 'private', peers: [addr(boot, 'tcp')], getAddrIntervalMs: 30_000 })));
-    await waitFor(
+    await until(
       () => members.every((m) => members.every((o) => o === m || m.peerIds().includes(o.nodeId))),
       'a full mesh among members',
     );
@@ -328,7 +286,7 @@ describe('discovery', () => {
       test.skip?.('multicast unavailable here');
       return;
     }
-    await waitFor(() => linked(a, b), 'a LAN-discovered link');
+    await until(() => linked(a, b), 'a LAN-discovered link');
     assert.ok(a.book.all().some((e) => e.source === 'lan'));
     await sleep(400);
     assert.ok(!a.peerIds().includes(other.nodeId), 'another chain is ignored');

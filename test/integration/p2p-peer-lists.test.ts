@@ -6,58 +6,24 @@
  * at most once per third of the interval; a peer that never answers (an
  * older node) is asked once and no more.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { generateKeyPair, sign, type KeyPair } from '../../src/crypto/index.ts';
-import { handshakeDigest, P2PNetwork, PROTOCOL_VERSION, type P2PNetworkOptions, type PeerLinks } from '../../src/p2p/index.ts';
+import { networkFactory, until, sleep, addr, CHAIN, GENESIS, TIP } from '../helpers/p2p.ts';
+import { handshakeDigest, P2PNetwork, PROTOCOL_VERSION, type PeerLinks } from '../../src/p2p/index.ts';
 
-const WAIT_MS = 15_000;
-const CHAIN = 'test-chain';
-const GENESIS = 'ab'.repeat(32);
-const TIP = 'cd'.repeat(32);
 const H = (c: string): string => c.repeat(64);
 
-const running: P2PNetwork[] = [];
-after(async () => {
-  await Promise.all(running.map((n) => n.stop()));
+const node = networkFactory({
+  maintenanceIntervalMs: 50,
+  getAddrIntervalMs: 60_000,
+  // Only the links a test makes: no dialing of addresses learned by peer exchange.
+  targetOutbound: 0,
+  peerListIntervalMs: 300,
+  backoff: { baseMs: 100, maxMs: 1000 },
 });
 
-/** Polls cond every 20 ms; rejects after ms. */
-async function waitFor(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function node(over: Partial<P2PNetworkOptions> = {}): Promise<P2PNetwork> {
-  const n = new P2PNetwork({
-    keys: generateKeyPair(),
-    network: 'public',
-    chainId: CHAIN,
-    genesisHash: GENESIS,
-    head: () => ({ height: 3, tip: TIP }),
-    wsPort: 0,
-    tcpPort: 0,
-    maintenanceIntervalMs: 50,
-    getAddrIntervalMs: 60_000,
-    // Only the links a test makes: no dialing of addresses learned by peer exchange.
-    targetOutbound: 0,
-    peerListIntervalMs: 300,
-    backoff: { baseMs: 100, maxMs: 1000 },
-    peer: { pingIntervalMs: 0 },
-    ...over,
-  });
-  await n.start();
-  running.push(n);
-  return n;
-}
-
-const addr = (n: P2PNetwork, scheme: 'ws' | 'tcp'): string => n.listenAddresses().find((a) => a.startsWith(scheme)) as string;
 const reportOf = (n: P2PNetwork, by: P2PNetwork | string): PeerLinks | undefined => n.peerLinks().find((r) => r.id === (typeof by === 'string' ? by : by.nodeId));
 const idsIn = (r: PeerLinks | undefined): string[] => (r?.peers ?? []).map((p) => p.id).sort();
 
@@ -98,12 +64,12 @@ class RawPeer {
 
   /** Completes the handshake as `keys`; returns once the node's HELLO_ACK arrived. */
   async handshake(keys: KeyPair): Promise<void> {
-    await waitFor(() => this.count('HELLO') > 0 || this.closed, 'HELLO from the node');
+    await until(() => this.count('HELLO') > 0 || this.closed, 'HELLO from the node');
     const hello = this.lines.find((l) => l.type === 'HELLO')!;
     this.send('HELLO', { version: PROTOCOL_VERSION, network: 'public', chainId: CHAIN, genesisHash: GENESIS, nodeId: keys.publicKey, listen: [], height: 0, tip: TIP, challenge: '00'.repeat(32), agent: 'raw' });
     const sig = sign(keys, handshakeDigest(hello.payload.challenge as string, CHAIN, GENESIS, keys.publicKey));
     this.send('HELLO_ACK', { signature: sig.toString('hex') });
-    await waitFor(() => this.count('HELLO_ACK') > 0 || this.closed, 'HELLO_ACK from the node');
+    await until(() => this.count('HELLO_ACK') > 0 || this.closed, 'HELLO_ACK from the node');
     assert.equal(this.closed, false, 'the node accepted the handshake');
   }
 
@@ -122,10 +88,10 @@ describe('peer lists', () => {
     // b measures its links, so its reports carry round trips.
     await Promise.all([b.ping(a.nodeId), b.ping(c.nodeId)]);
 
-    await waitFor(() => reportOf(a, b)?.peers.some((p) => p.id === c.nodeId && typeof p.rttMs === 'number') === true, 'a to hear from b that b links to c, with a round trip');
-    await waitFor(() => idsIn(reportOf(c, b)).includes(a.nodeId), 'c to hear from b that b links to a');
+    await until(() => reportOf(a, b)?.peers.some((p) => p.id === c.nodeId && typeof p.rttMs === 'number') === true, 'a to hear from b that b links to c, with a round trip');
+    await until(() => idsIn(reportOf(c, b)).includes(a.nodeId), 'c to hear from b that b links to a');
     // Neither a nor c has a link besides b, and a report never names the asker.
-    await waitFor(() => reportOf(b, a) !== undefined && reportOf(b, c) !== undefined, 'b to hear from a and c');
+    await until(() => reportOf(b, a) !== undefined && reportOf(b, c) !== undefined, 'b to hear from a and c');
     assert.deepEqual(idsIn(reportOf(b, a)), []);
     assert.deepEqual(idsIn(reportOf(b, c)), []);
     assert.deepEqual(idsIn(reportOf(a, b)), [c.nodeId]);
@@ -133,7 +99,7 @@ describe('peer lists', () => {
 
     // Asked again on schedule: c goes away, and b's next answer no longer names it.
     await c.stop();
-    await waitFor(() => reportOf(a, b) !== undefined && !idsIn(reportOf(a, b)).includes(c.nodeId), 'a to hear that b no longer links to c');
+    await until(() => reportOf(a, b) !== undefined && !idsIn(reportOf(a, b)).includes(c.nodeId), 'a to hear that b no longer links to c');
     assert.equal(reportOf(b, c), undefined, 'a closed link takes its report with it');
   });
 
@@ -143,9 +109,9 @@ describe('peer lists', () => {
     const raw = new RawPeer(addr(n, 'tcp'));
     try {
       await raw.handshake(keys);
-      await waitFor(() => raw.count('GET_PEERS') === 1, 'the node to ask the new peer for its links');
+      await until(() => raw.count('GET_PEERS') === 1, 'the node to ask the new peer for its links');
       raw.send('PEERS', { peers: [{ id: n.nodeId, rttMs: 1 }, { id: keys.publicKey }, { id: H('1') }, { id: H('1'), rttMs: 3 }, { id: H('2'), rttMs: 2.5 }] });
-      await waitFor(() => reportOf(n, keys.publicKey) !== undefined, 'the answer to be kept');
+      await until(() => reportOf(n, keys.publicKey) !== undefined, 'the answer to be kept');
       assert.deepEqual(reportOf(n, keys.publicKey)!.peers, [{ id: H('1') }, { id: H('2'), rttMs: 2.5 }], 'no link to the asker or to itself, no duplicates');
 
       // Unasked: dropped, so a peer cannot rewrite its report at will between asks.
@@ -167,14 +133,14 @@ describe('peer lists', () => {
     try {
       await raw.handshake(keys);
       for (let i = 0; i < 20; i++) raw.send('GET_PEERS', {});
-      await waitFor(() => raw.count('PEERS') >= 1, 'an answer');
+      await until(() => raw.count('PEERS') >= 1, 'an answer');
       await sleep(300);
       assert.equal(raw.count('PEERS'), 1, 'twenty asks, one answer');
       const answer = raw.lines.find((l) => l.type === 'PEERS')!.payload.peers as { id: string }[];
       assert.deepEqual(answer.map((p) => p.id), [other.nodeId], 'the other link, not the asker');
       await sleep(1000);
       raw.send('GET_PEERS', {});
-      await waitFor(() => raw.count('PEERS') === 2, 'a second answer once the gap has passed');
+      await until(() => raw.count('PEERS') === 2, 'a second answer once the gap has passed');
       assert.ok(n.peerIds().includes(keys.publicKey), 'asking too often costs nothing but the answer');
     } finally {
       raw.destroy();
@@ -186,7 +152,7 @@ describe('peer lists', () => {
     const raw = new RawPeer(addr(n, 'tcp'));
     try {
       await raw.handshake(generateKeyPair());
-      await waitFor(() => raw.count('GET_PEERS') === 1, 'the first ask');
+      await until(() => raw.count('GET_PEERS') === 1, 'the first ask');
       await sleep(800);
       assert.equal(raw.count('GET_PEERS'), 1, 'an unknown type costs the asker points at an older node: ask it once only');
     } finally {
