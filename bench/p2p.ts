@@ -26,6 +26,40 @@ async function timed(seconds: number, body: (until: number) => Promise<void>, co
 
 // ---- raw ceilings ----
 
+/**
+ * The two raw measurements, alike for ws and net: messages one way as fast as
+ * the socket drains (500 per tick, waiting when its buffer passes HIGH_WATER),
+ * then PING round trips one at a time. `end` terminates a message ('' for a
+ * WebSocket frame, a newline for NDJSON).
+ */
+async function rawLoops(
+  send: (text: string) => void,
+  buffered: () => number,
+  onReply: (reply: () => void) => void,
+  received: () => number,
+  end: string,
+): Promise<{ oneWay: number; rtt: number }> {
+  const line = TEXT + end;
+  const oneWay = await timed(SECONDS, async (until) => {
+    while (performance.now() < until) {
+      for (let i = 0; i < 500; i++) send(line);
+      while (buffered() > HIGH_WATER) await tick();
+      await tick();
+    }
+  }, received);
+  let rt = 0;
+  const rtt = await timed(SECONDS, async (until) => {
+    while (performance.now() < until) {
+      await new Promise<void>((r) => {
+        onReply(r);
+        send(JSON.stringify({ type: 'PING', payload: { nonce: rt } }) + end);
+      });
+      rt++;
+    }
+  }, () => rt);
+  return { oneWay, rtt };
+}
+
 async function rawWs(): Promise<{ oneWay: number; rtt: number }> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise((r) => server.once('listening', r));
@@ -38,23 +72,13 @@ async function rawWs(): Promise<{ oneWay: number; rtt: number }> {
   );
   const c = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: false });
   await new Promise((r) => c.once('open', r));
-  const oneWay = await timed(SECONDS, async (until) => {
-    while (performance.now() < until) {
-      for (let i = 0; i < 500; i++) c.send(TEXT);
-      while (c.bufferedAmount > HIGH_WATER) await tick();
-      await tick();
-    }
-  }, () => got);
-  let rt = 0;
-  const rtt = await timed(SECONDS, async (until) => {
-    while (performance.now() < until) {
-      await new Promise<void>((r) => {
-        c.once('message', () => r());
-        c.send(JSON.stringify({ type: 'PING', payload: { nonce: rt } }));
-      });
-      rt++;
-    }
-  }, () => rt);
+  const { oneWay, rtt } = await rawLoops(
+    (text) => c.send(text),
+    () => c.bufferedAmount,
+    (reply) => c.once('message', () => reply()),
+    () => got,
+    '',
+  );
   c.close();
   await new Promise((r) => server.close(r));
   return { oneWay, rtt };
@@ -79,24 +103,13 @@ async function rawNet(): Promise<{ oneWay: number; rtt: number }> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const c = net.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', noDelay: true });
   await new Promise((r) => c.once('connect', r));
-  const line = TEXT + '\n';
-  const oneWay = await timed(SECONDS, async (until) => {
-    while (performance.now() < until) {
-      for (let i = 0; i < 500; i++) c.write(line);
-      while (c.writableLength > HIGH_WATER) await tick();
-      await tick();
-    }
-  }, () => got);
-  let rt = 0;
-  const rtt = await timed(SECONDS, async (until) => {
-    while (performance.now() < until) {
-      await new Promise<void>((r) => {
-        c.once('data', () => r());
-        c.write(JSON.stringify({ type: 'PING', payload: { nonce: rt } }) + '\n');
-      });
-      rt++;
-    }
-  }, () => rt);
+  const { oneWay, rtt } = await rawLoops(
+    (text) => c.write(text),
+    () => c.writableLength,
+    (reply) => c.once('data', () => reply()),
+    () => got,
+    '\n',
+  );
   c.destroy();
   await new Promise((r) => server.close(r));
   return { oneWay, rtt };
