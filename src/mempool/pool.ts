@@ -234,6 +234,16 @@ export class Mempool {
     return { next, count: q?.size ?? 0 };
   }
 
+  /** Ids of up to max pending transactions (to announce to a new peer). */
+  ids(max: number): Hash[] {
+    const out: Hash[] = [];
+    for (const id of this.byId.keys()) {
+      if (out.length >= max) break;
+      out.push(id);
+    }
+    return out;
+  }
+
   /** Every pending entry, highest fee rate first. */
   list(): PoolEntry[] {
     return [...this.byId.values()].sort((a, b) => compareFeeRate(b, a));

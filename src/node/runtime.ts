@@ -4,7 +4,7 @@ import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/inde
 import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
-import { Gossip, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
+import { Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
 import { LevelStore, type Store } from '../storage/index.ts';
 import type { Logger } from './logger.ts';
 import { PeerchainNode } from './node.ts';
@@ -425,7 +425,13 @@ export class NodeRuntime {
     });
     net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
     net.on('BLOCKS', (p, from) => void sync.onBlocks(from, p.blocks));
-    net.on('peer:connected', () => sync.tick());
+    net.on('peer:connected', (p) => {
+      sync.tick();
+      // A transaction admitted while this node had no peers (or before this link)
+      // would otherwise never spread: tell a new peer what the pool holds.
+      const ids = node.mempool.ids(LIMITS.invIds);
+      if (ids.length > 0) net.send(p.id, 'INV', { kind: 'tx', ids });
+    });
     net.on('peer:disconnected', (d) => {
       this.peerHeights.delete(d.id);
       sync.peerGone(d.id);

@@ -49,6 +49,11 @@ describe('private network membership', { timeout: 240_000 }, () => {
   });
 
   test('a governance transaction adds a validator, and blocks after its activation carry its signature', async () => {
+    // Linked and committing before the transaction goes in.
+    await waitFor('member1 linked and blocks committed', async () => {
+      const st = (await getJson<{ peers: number; height: number }>(`${url('member1')}/api/status`)).body;
+      return st.peers > 0 && st.height >= 1 ? true : undefined;
+    }, 30_000);
     const member = (await getJson<{ nodeId: string }>(`${url('member1')}/api/status`)).body.nodeId;
     const acct = (await getJson<{ pendingNonce: number }>(`${url('validator1')}/api/accounts/${addressFromPublicKey(wallet.publicKey)}`)).body;
     const action = { op: 'add-validator' as const, org: 'org1', nodeId: member };
