@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initNetwork } from '../src/cli/init-run.ts';
 import { parseInitFlags } from '../src/cli/init-options.ts';
-import { BIN } from '../test/helpers/cli.ts';
+import { BIN, nodeFlags } from '../src/cli/node-flags.ts';
 import { waitForApi, terminate } from '../src/testnet/launcher.ts';
 import { report } from './report.ts';
 
@@ -35,7 +35,8 @@ export async function run(): Promise<void> {
   try {
     await initNetwork(parseInitFlags({ network: 'public', out: join(dir, 'net'), nodes: '1' }), Date.now());
     const bare = await idleRss(['-e', 'setInterval(() => {}, 1000)'], async () => undefined);
-    const node = await idleRss([BIN, 'node', '--data', join(dir, 'net', 'nodes', 'node1'), '--api-port', '3990', '--ws-port', '6990', '--tcp-port', '7990', '--log-level', 'warn', '--no-progress'], () => waitForApi('http://127.0.0.1:3990', 60_000));
+    // Spawned as `peerchain node` runs: with the flags on the executable's shebang line.
+    const node = await idleRss([...nodeFlags(), BIN, 'node', '--data', join(dir, 'net', 'nodes', 'node1'), '--api-port', '3990', '--ws-port', '6990', '--tcp-port', '7990', '--log-level', 'warn', '--no-progress'], () => waitForApi('http://127.0.0.1:3990', 60_000));
     report('memory', [{ name: 'idle node, resident set', value: node, unit: 'MB', ceiling: bare, ceilingName: 'bare node process', target: '<= 70 MB' }]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

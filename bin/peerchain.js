@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
+// The flags above keep an idle node's resident set down: a young generation
+// that startup cannot grow past 2 MB per semi-space, and one V8 background
+// thread instead of four (this is a 2-core machine class). The testnet
+// launcher reads them from this line (src/cli/node-flags.ts).
 // Runs the bundle that `npm install` builds (dist/cli/main.js) when it is at
 // least as new as every source file; otherwise runs the TypeScript sources
 // through tsx. The bundle starts faster and leaves out tsx's loader thread,
@@ -28,8 +32,6 @@ function bundleIsFresh() {
 
 let main;
 if (process.env.PEERCHAIN_FROM_SOURCE !== '1' && bundleIsFresh()) {
-  // A small young generation keeps an idle node's resident set down.
-  (await import('node:v8')).setFlagsFromString('--max-semi-space-size=1');
   ({ main } = await import(bundle));
 } else {
   const { register } = await import('tsx/esm/api');

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestnetControl } from './control.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
+import { BIN, nodeFlags } from '../cli/node-flags.ts';
 
 /** A node of a local testnet. */
 export interface TestnetNode {
@@ -52,7 +52,6 @@ export interface TestnetOptions {
   readonly control?: { readonly port?: number };
 }
 
-const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
 
 interface NodeFileLite {
   name: string;
@@ -206,7 +205,7 @@ export class Testnet {
   }
 
   private spawnNode(n: TestnetNode): void {
-    const args = [...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
+    const args = [...nodeFlags(), ...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
     for (const p of n.peers) args.push('--peer', p);
     if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
     if (this.o.insecure === true) args.push('--insecure');

@@ -1,9 +1,9 @@
 /** Runs the real `peerchain` binary as a user would, with a clean environment and a time bound. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/peerchain.js', import.meta.url));
+import { BIN } from '../../src/cli/node-flags.ts';
+export { BIN };
 
 /** What a run printed and how it ended. */
 export interface Run {
