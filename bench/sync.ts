@@ -15,6 +15,7 @@ import { NodeRuntime } from '../src/node/runtime.ts';
 import { createLogger } from '../src/node/logger.ts';
 import { rawVerifyRate } from './ceilings.ts';
 import { report, type BenchRow } from './report.ts';
+import { profiled } from './profile.ts';
 
 const BLOCKS = Number(process.env.PEERCHAIN_BENCH_BLOCKS ?? 10_000);
 const TX_PER_BLOCK = 20;
@@ -53,7 +54,7 @@ function buildBlocks(g: Genesis, n: number, txsFor: (height: number) => SignedTx
   return out;
 }
 
-async function measure(g: Genesis, blocks: Block[]): Promise<number> {
+async function measure(name: string, g: Genesis, blocks: Block[]): Promise<number> {
   const log = createLogger(process.env.PEERCHAIN_BENCH_DEBUG ? { level: 'debug' } : { silent: true });
   const src = await NodeRuntime.start({ name: 'source', dataDir: '', genesis: g, key: keyPairFromSeed(Buffer.alloc(32, 1)), log, host: '127.0.0.1', wsPort: 0, peers: [], store: new MemoryStore() });
   for (const b of blocks) {
@@ -65,7 +66,7 @@ async function measure(g: Genesis, blocks: Block[]): Promise<number> {
   try {
     const t0 = performance.now();
     const dst = await NodeRuntime.start({ name: 'fresh', dataDir: dir, genesis: g, key: keyPairFromSeed(Buffer.alloc(32, 2)), log, host: '127.0.0.1', peers: [src.net.listenAddresses()[0]!] });
-    await new Promise<void>((resolve, reject) => {
+    await profiled(name, () => new Promise<void>((resolve, reject) => {
       const limit = setTimeout(() => reject(new Error(`sync did not finish: height ${dst.node.chain.height}`)), 600_000);
       const check = setInterval(() => {
         if (process.env.PEERCHAIN_BENCH_DEBUG && Math.random() < 0.02) console.error(`${Date.now() % 100000} fresh at ${dst.node.chain.height} best header ${dst.node.chain.index.bestHeader().height} peers ${dst.net.peers().length}`);
@@ -75,7 +76,7 @@ async function measure(g: Genesis, blocks: Block[]): Promise<number> {
           resolve();
         }
       }, 2);
-    });
+    }));
     const ms = performance.now() - t0;
     if (dst.node.chain.state.root() !== src.node.chain.state.root()) throw new Error('synced state differs from the source');
     await dst.stop();
@@ -90,7 +91,7 @@ async function measure(g: Genesis, blocks: Block[]): Promise<number> {
 export async function run(): Promise<void> {
   const rows: BenchRow[] = [];
   const empty = genesisFor([]);
-  const emptyMs = await measure(empty, buildBlocks(empty, BLOCKS, () => []));
+  const emptyMs = await measure('sync-empty', empty, buildBlocks(empty, BLOCKS, () => []));
   rows.push({ name: `sync ${BLOCKS} empty blocks (validated, persisted)`, value: emptyMs, unit: 'ms', ceiling: (264 * BLOCKS) / 10_000, ceilingName: 'naivechain, no checks', target: '<= naivechain' });
   const senders = Array.from({ length: TX_PER_BLOCK }, (_, i) => keyPairFromSeed(Buffer.alloc(32, 10 + i)));
   const sink = addressFromPublicKey(keyPairFromSeed(Buffer.alloc(32, 0x99)).publicKey);
@@ -98,7 +99,7 @@ export async function run(): Promise<void> {
   const txBlocks = Number(process.env.PEERCHAIN_BENCH_TX_BLOCKS ?? BLOCKS);
   const built = buildBlocks(txg, txBlocks, (h) => senders.map((k) => signTx({ kind: 'transfer', chainId: txg.chainId, from: k.publicKey, nonce: h - 1, fee: 1n, to: sink, amount: 1n }, k)));
   const ceiling = rawVerifyRate();
-  const txMs = await measure(txg, built);
+  const txMs = await measure('sync-transfers', txg, built);
   rows.push({ name: `sync ${txBlocks} blocks x ${TX_PER_BLOCK} transfers`, value: (txBlocks * TX_PER_BLOCK * 1000) / txMs, unit: 'tx/s', ceiling, ceilingName: 'raw Ed25519 verify, 1 core', target: '>= 50%' });
   report('sync', rows, { blocks: BLOCKS, txBlocks });
 }

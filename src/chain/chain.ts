@@ -84,6 +84,9 @@ interface CheckedCandidate {
 // Candidates remembered: the current round's proposal and a few of earlier rounds.
 const MAX_CHECKED = 4;
 
+// Blocks connected per store write: one batch per sync answer, bounded for a long reorganisation.
+const MAX_BATCH_BLOCKS = 256;
+
 /** Thrown when the data directory does not fit the genesis or is inconsistent. */
 export class ChainError extends Error {
   constructor(message: string) {
@@ -203,6 +206,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.serial(() => this.submitNow(block, from));
   }
 
+  /** Offers several blocks (a sync batch): a run extending the tip is connected and written as one. */
+  submitBlocks(blocks: readonly Block[], from?: string): Promise<SubmitResult[]> {
+    return this.serial(() => this.submitManyNow(blocks, from));
+  }
+
   /** Offers a run of headers in order (sync): each is checked and indexed without its body. */
   addHeaders(headers: readonly BlockHeader[], from?: string): Promise<HeadersResult> {
     return this.serial(async () => {
@@ -254,7 +262,62 @@ export class Chain extends EventEmitter<ChainEvents> {
     return run;
   }
 
-  private async submitNow(block: Block, from?: string): Promise<SubmitResult> {
+  private submitNow(block: Block, from?: string): Promise<SubmitResult> {
+    return this.submitManyNow([block], from).then((r) => r[0]!);
+  }
+
+  /**
+   * Checks each block and indexes its body, then moves the main chain once to
+   * the best branch they make, so that a run of blocks extending the tip is
+   * written in one batch. Under finality each block must wait for the one
+   * before to be committed, so they go one at a time.
+   */
+  private async submitManyNow(blocks: readonly Block[], from?: string): Promise<SubmitResult[]> {
+    if (this.rules.final === true && blocks.length > 1) {
+      const out: SubmitResult[] = [];
+      for (const b of blocks) out.push(...(await this.submitManyNow([b], from)));
+      return out;
+    }
+    const results: SubmitResult[] = [];
+    const admitted: { i: number; hash: Hash; entry: IndexEntry; block: Block }[] = [];
+    let best: IndexEntry | undefined;
+    for (const block of blocks) {
+      const a = this.admit(block, from);
+      if ('status' in a) {
+        results.push(a);
+        continue;
+      }
+      admitted.push({ i: results.length, hash: a.hash, entry: a.entry, block });
+      results.push({ status: 'side', hash: a.hash });
+      for (const c of a.candidates) if (!c.invalid && (best === undefined || c.work > best.work)) best = c;
+    }
+    if (admitted.length === 0) return results;
+    const wins = best !== undefined && best.work > this.tip.work;
+    // Blocks that simply extend the tip are stored by connectBlocks' batch; any
+    // other block is kept on its own so a later reorganisation can use it.
+    const extending = new Set<Hash>();
+    if (wins) {
+      let e: IndexEntry | undefined = best;
+      while (e !== undefined && !this.index.isMain(e)) e = e.parent;
+      if (e === this.tip) for (let x: IndexEntry | undefined = best; x !== undefined && x !== this.tip; x = x.parent) extending.add(x.hash);
+    }
+    for (const a of admitted) if (!extending.has(a.hash)) await this.store.putBlock(a.hash, a.block);
+    let failure: RuleError | undefined;
+    if (wins) failure = await this.switchTo(best!, from);
+    for (const a of admitted) {
+      if (a.entry.invalid) results[a.i] = { status: 'invalid', hash: a.hash, error: failure ?? { code: ERR.BAD_STATE_ROOT, message: 'block failed validation' } };
+      else if (this.index.isMain(a.entry)) results[a.i] = { status: extending.has(a.hash) ? 'connected' : 'reorg', hash: a.hash };
+    }
+    for (const a of admitted) await this.adoptOrphans(a.hash);
+    return results;
+  }
+
+  /**
+   * The checks a block passes before its body is kept: known, tx root,
+   * finality, header rules, signatures, body rules. Returns a result when it
+   * stops there, or its index entry and the chain tips its body completes.
+   */
+  private admit(block: Block, from?: string): SubmitResult | { hash: Hash; entry: IndexEntry; candidates: readonly IndexEntry[] } {
     const hash = blockHash(block.header);
     let entry = this.index.get(hash);
     if (entry?.invalid) return { status: 'invalid', hash, error: { code: ERR.BAD_PREV_HASH, message: 'block is known to be invalid' } };
@@ -297,21 +360,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       return this.reject(hash, body.error, from);
     }
     this.remember(hash, block);
-    const candidates = this.index.setHasBody(entry);
-    let result: SubmitResult = { status: 'side', hash };
-    let best: IndexEntry | undefined;
-    for (const c of candidates) if (!c.invalid && (best === undefined || c.work > best.work)) best = c;
-    const wasExtension = best !== undefined && best === entry && entry.parent === this.tip && best.work > this.tip.work;
-    // A block that simply extends the tip is stored by connectBlock's batch; any
-    // other block is kept on its own so a later reorganisation can use it.
-    if (!wasExtension) await this.store.putBlock(hash, block);
-    if (best !== undefined && best.work > this.tip.work) {
-      const r = await this.switchTo(best, from);
-      if (entry.invalid) result = { status: 'invalid', hash, error: r ?? { code: ERR.BAD_STATE_ROOT, message: 'block failed validation' } };
-      else if (this.index.isMain(entry)) result = { status: wasExtension ? 'connected' : 'reorg', hash };
-    }
-    await this.adoptOrphans(hash);
-    return result;
+    return { hash, entry, candidates: this.index.setHasBody(entry) };
   }
 
   /**
@@ -396,11 +445,11 @@ export class Chain extends EventEmitter<ChainEvents> {
    * cover signatures), if its size with the certificate it now carries is
    * within the limit; else undefined, and the block is applied in full.
    */
-  private reuseChecked(hash: Hash, block: Block): Result<AppliedBlock> | undefined {
+  private reuseChecked(hash: Hash, block: Block, parent: State): Result<AppliedBlock> | undefined {
     const c = this.checked.get(hash);
     if (c === undefined) return undefined;
     this.checked.delete(hash);
-    if (c.parent !== this.current || !sameTxs(c.txs, block.txs)) return undefined;
+    if (c.parent !== parent || !sameTxs(c.txs, block.txs)) return undefined;
     if (c.bytes + (block.commit === undefined ? 0 : commitBytes(block)) > this.genesis.params.maxBlockBytes) return undefined;
     return ok(c.applied);
   }
@@ -441,23 +490,38 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (disconnected.length > 0) this.current = this.snapshots.get(fork.hash) ?? (await this.store.loadState());
     const connected: Block[] = [];
     let failure: RuleError | undefined;
+    // Blocks are applied ahead of the store and written in batches; the chain
+    // in memory moves only once a batch is on disk.
+    let pending: { e: IndexEntry; block: Block; applied: AppliedBlock }[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      await this.store.connectBlocks(batch.map((p) => ({ block: p.block, hash: p.e.hash, txIds: p.applied.txIds, changes: p.applied.changes })));
+      for (const { e, block, applied } of batch) {
+        this.current = applied.state;
+        this.index.main.push(e);
+        this.snapshot(e.hash, applied.state);
+        connected.push(block);
+        this.emit('connected', { hash: e.hash, block, state: applied.state });
+      }
+    };
+    let state = this.current;
     for (const e of branch) {
-      const block = await this.getBlock(e.hash);
+      const block = this.bodies.get(e.hash) ?? (await this.store.getBlock(e.hash));
       if (block === undefined) throw new ChainError(`body of ${e.hash} vanished from the store`);
-      const r = this.reuseChecked(e.hash, block) ?? applyBlock(this.current, block, this.ctx);
+      const r = this.reuseChecked(e.hash, block, state) ?? applyBlock(state, block, this.ctx);
       if (!r.ok) {
         this.index.markInvalid(e);
         this.emit('invalid', { hash: e.hash, error: r.error, from });
         failure = r.error;
         break;
       }
-      await this.store.connectBlock({ block, hash: e.hash, txIds: r.value.txIds, changes: r.value.changes });
-      this.current = r.value.state;
-      this.index.main.push(e);
-      this.snapshot(e.hash, r.value.state);
-      connected.push(block);
-      this.emit('connected', { hash: e.hash, block, state: r.value.state });
+      pending.push({ e, block, applied: r.value });
+      state = r.value.state;
+      if (pending.length >= MAX_BATCH_BLOCKS) await flush();
     }
+    await flush();
     if (failure !== undefined) {
       // Fall back to the best branch still valid (often the one just left).
       const best = this.index.bestCandidate();

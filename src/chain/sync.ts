@@ -136,16 +136,19 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     const i = first === undefined ? (batches.length > 0 ? 0 : -1) : batches.findIndex((b) => b.hashes.includes(first));
     if (i < 0) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
     const batch = batches.splice(i, 1)[0]!;
-    for (const h of batch.hashes) this.blockRequests.delete(h);
     const asked = new Set(batch.hashes);
+    const wanted: Block[] = [];
     for (const { block, hash } of parsed) {
-      if (!asked.has(hash)) {
-        this.net.penalize(peerId, 5, 'a block that was not asked for');
-        continue;
-      }
-      const r2 = await this.chain.submitBlock(block, peerId);
-      if (r2.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r2.error.message}`);
+      if (asked.has(hash)) wanted.push(block);
+      else this.net.penalize(peerId, 5, 'a block that was not asked for');
     }
+    // The next batch is asked for before this one is checked, so the peer sends while we validate;
+    // this batch's hashes stay marked as requested until it is in.
+    this.fetchBodies();
+    const results = await this.chain.submitBlocks(wanted, peerId);
+    // Only now may what the peer left out (or sent invalid) be asked again.
+    for (const h of batch.hashes) this.blockRequests.delete(h);
+    for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
     this.fetchBodies();
     this.emit('progress', this.progress());
   }

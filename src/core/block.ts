@@ -43,9 +43,18 @@ export function headerHashBytes(h: BlockHeader): Buffer {
   return sha256d(encodeHeader(h));
 }
 
+// Headers are immutable once built, and one is hashed many times on its way in
+// (parse, index, proof check, store): the hex hash is remembered per object.
+const hashes = new WeakMap<BlockHeader, Hash>();
+
 /** The block hash (the hash of its header) as hex. */
 export function blockHash(h: BlockHeader): Hash {
-  return toHex(headerHashBytes(h));
+  let hash = hashes.get(h);
+  if (hash === undefined) {
+    hash = toHex(headerHashBytes(h));
+    hashes.set(h, hash);
+  }
+  return hash;
 }
 
 /** The Merkle root of a list of transactions. */

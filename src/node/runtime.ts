@@ -406,8 +406,12 @@ export class NodeRuntime {
       const next = prev.then(async () => {
         const blocks: Record<string, unknown>[] = [];
         let bytes = 0;
-        for (const h of p.hashes) {
-          const b = node.chain.cachedBlock(h) ?? (await store.getBlock(h));
+        const cached = p.hashes.map((h) => node.chain.cachedBlock(h));
+        const missing = p.hashes.filter((_, i) => cached[i] === undefined);
+        const stored = missing.length === 0 ? [] : await store.getBlocks(missing);
+        let k = 0;
+        for (let i = 0; i < p.hashes.length; i++) {
+          const b = cached[i] ?? stored[k++];
           if (b === undefined) continue;
           const j = blockToJson(b) as unknown as Record<string, unknown>;
           bytes += JSON.stringify(j).length;

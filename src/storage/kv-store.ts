@@ -24,13 +24,20 @@ function isHeight(n: number): boolean {
  */
 export class KvStore implements Store {
   private queue: Promise<unknown> = Promise.resolve();
+  // The stored tip as last read or written (null: not read yet). Every tip
+  // write goes through here, so it saves a read per connected block.
+  private tip: StoredTip | undefined | null = null;
 
   constructor(private readonly kv: Kv) {}
 
   /** The main-chain tip; undefined before genesis is written. */
   async getTip(): Promise<StoredTip | undefined> {
+    if (this.tip !== null) return this.tip;
     const v = await this.kv.get(KEY.tip());
-    return v === undefined ? undefined : codec.decodeTip(v);
+    const tip = v === undefined ? undefined : codec.decodeTip(v);
+    // A write may have landed while the read was out; it wins.
+    if (this.tip === null) this.tip = tip;
+    return this.tip;
   }
 
   /** A block by hash; undefined for unknown or malformed hashes. */
@@ -38,6 +45,17 @@ export class KvStore implements Store {
     if (!isHex(hash, 32)) return undefined;
     const v = await this.kv.get(KEY.block(hash));
     return v === undefined ? undefined : codec.decodeBlock(v);
+  }
+
+  /** Blocks by hash in one backend call; undefined where unknown. */
+  async getBlocks(hashes: readonly Hash[]): Promise<(Block | undefined)[]> {
+    const wanted = hashes.filter((h) => isHex(h, 32));
+    const values = await this.kv.getMany(wanted.map((h) => KEY.block(h)));
+    const found = new Map<Hash, string | undefined>(wanted.map((h, i) => [h, values[i]]));
+    return hashes.map((h) => {
+      const v = found.get(h);
+      return v === undefined ? undefined : codec.decodeBlock(v);
+    });
   }
 
   /** True if a block body with this hash is stored. */
@@ -112,47 +130,33 @@ export class KvStore implements Store {
       }
       ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip({ hash, height: 0 }) });
       await this.kv.write(ops);
+      this.tip = { hash, height: 0 };
     });
   }
 
   /** Appends a block at tip + 1 in one batch, with the undo data that reverses it. */
   connectBlock(w: BlockWrite): Promise<void> {
+    return this.connectBlocks([w]);
+  }
+
+  /**
+   * Appends a run of blocks, each the child of the one before and the first
+   * at tip + 1, in one batch: a killed process reopens before or after all of
+   * them. One write for many blocks is what lets sync keep up with a peer.
+   */
+  connectBlocks(ws: readonly BlockWrite[]): Promise<void> {
     return this.exclusive(async () => {
-      const tip = await this.getTip();
+      let tip = await this.getTip();
       if (tip === undefined) throw new StoreError('cannot connect a block before genesis is written');
-      const h = w.block.header;
-      if (h.height !== tip.height + 1) throw new StoreError(`block ${w.hash} has height ${h.height}, the tip is at ${tip.height}; only height ${tip.height + 1} can be connected`);
-      if (h.prevHash !== tip.hash) throw new StoreError(`block ${w.hash} has prevHash ${h.prevHash}, which is not the tip ${tip.hash}`);
-      checkHash(w.hash, w.block);
-      if (w.txIds.length !== w.block.txs.length) throw new StoreError(`block ${w.hash} has ${w.block.txs.length} transactions but ${w.txIds.length} tx ids`);
-      const ops: KvOp[] = [...mainChainOps(w.hash, w.block, w.txIds)];
-      const { changes } = w;
-      for (const [address, c] of changes.accounts) ops.push({ type: 'put', key: KEY.account(address), value: codec.encodeAccount(c.after) });
-      for (const [key, c] of changes.records) ops.push({ type: 'put', key: KEY.record(key), value: codec.encodeRecord(c.after) });
-      // A record's entries are numbered by its update count, so entry i is the i-th write ever.
-      const gained = new Map<string, number>();
-      for (const { key, entry } of changes.history) {
-        const c = changes.records.get(key);
-        if (c === undefined) throw new StoreError(`block ${w.hash}: history entry for record "${key}" that the changes do not touch`);
-        const n = gained.get(key) ?? 0;
-        ops.push({ type: 'put', key: KEY.history(key, (c.before?.updates ?? 0) + n), value: codec.encodeEntry(entry) });
-        gained.set(key, n + 1);
+      const ops: KvOp[] = [];
+      for (const w of ws) {
+        blockOps(w, tip, ops);
+        tip = { hash: w.hash, height: w.block.header.height };
       }
-      for (const [key, c] of changes.records) {
-        const n = gained.get(key) ?? 0;
-        if ((c.before?.updates ?? 0) + n !== c.after.updates) {
-          throw new StoreError(`block ${w.hash}: record "${key}" goes from ${c.before?.updates ?? 0} to ${c.after.updates} updates with ${n} history entries`);
-        }
-      }
-      const undo: codec.UndoData = {
-        txIds: w.txIds,
-        accounts: [...changes.accounts].map(([a, c]) => [a, c.before] as const),
-        records: [...changes.records].map(([k, c]) => [k, c.before] as const),
-        history: [...gained],
-      };
-      ops.push({ type: 'put', key: KEY.undo(w.hash), value: codec.encodeUndo(undo) });
-      ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip({ hash: w.hash, height: h.height }) });
+      if (ws.length === 0) return;
+      ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip(tip) });
       await this.kv.write(ops);
+      this.tip = tip;
     });
   }
 
@@ -181,8 +185,10 @@ export class KvStore implements Store {
         for (let i = 0; i < n; i++) ops.push({ type: 'del', key: KEY.history(key, base + i) });
       }
       ops.push({ type: 'del', key: KEY.undo(tip.hash) });
-      ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip({ hash: block.header.prevHash, height: tip.height - 1 }) });
+      const before = { hash: block.header.prevHash, height: tip.height - 1 };
+      ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip(before) });
       await this.kv.write(ops);
+      this.tip = before;
       return { hash: tip.hash, block };
     });
   }
@@ -222,4 +228,39 @@ function* mainChainOps(hash: Hash, block: Block, txIds: readonly Hash[]): Genera
   yield { type: 'put', key: KEY.block(hash), value: codec.encodeBlock(block) };
   yield { type: 'put', key: KEY.height(height), value: codec.encodeHash(hash) };
   for (let i = 0; i < txIds.length; i++) yield { type: 'put', key: KEY.tx(txIds[i]!), value: codec.encodeTxLocation({ blockHash: hash, height, index: i }) };
+}
+
+/** Appends to `ops` the writes that put block `w` on top of `tip`, after checking it fits there. */
+function blockOps(w: BlockWrite, tip: StoredTip, ops: KvOp[]): void {
+  const h = w.block.header;
+  if (h.height !== tip.height + 1) throw new StoreError(`block ${w.hash} has height ${h.height}, the tip is at ${tip.height}; only height ${tip.height + 1} can be connected`);
+  if (h.prevHash !== tip.hash) throw new StoreError(`block ${w.hash} has prevHash ${h.prevHash}, which is not the tip ${tip.hash}`);
+  checkHash(w.hash, w.block);
+  if (w.txIds.length !== w.block.txs.length) throw new StoreError(`block ${w.hash} has ${w.block.txs.length} transactions but ${w.txIds.length} tx ids`);
+  for (const op of mainChainOps(w.hash, w.block, w.txIds)) ops.push(op);
+  const { changes } = w;
+  for (const [address, c] of changes.accounts) ops.push({ type: 'put', key: KEY.account(address), value: codec.encodeAccount(c.after) });
+  for (const [key, c] of changes.records) ops.push({ type: 'put', key: KEY.record(key), value: codec.encodeRecord(c.after) });
+  // A record's entries are numbered by its update count, so entry i is the i-th write ever.
+  const gained = new Map<string, number>();
+  for (const { key, entry } of changes.history) {
+    const c = changes.records.get(key);
+    if (c === undefined) throw new StoreError(`block ${w.hash}: history entry for record "${key}" that the changes do not touch`);
+    const n = gained.get(key) ?? 0;
+    ops.push({ type: 'put', key: KEY.history(key, (c.before?.updates ?? 0) + n), value: codec.encodeEntry(entry) });
+    gained.set(key, n + 1);
+  }
+  for (const [key, c] of changes.records) {
+    const n = gained.get(key) ?? 0;
+    if ((c.before?.updates ?? 0) + n !== c.after.updates) {
+      throw new StoreError(`block ${w.hash}: record "${key}" goes from ${c.before?.updates ?? 0} to ${c.after.updates} updates with ${n} history entries`);
+    }
+  }
+  const undo: codec.UndoData = {
+    txIds: w.txIds,
+    accounts: [...changes.accounts].map(([a, c]) => [a, c.before] as const),
+    records: [...changes.records].map(([k, c]) => [k, c.before] as const),
+    history: [...gained],
+  };
+  ops.push({ type: 'put', key: KEY.undo(w.hash), value: codec.encodeUndo(undo) });
 }

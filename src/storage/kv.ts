@@ -10,6 +10,8 @@ export type KvOp = { readonly type: 'put'; readonly key: Buffer; readonly value:
 export interface Kv {
   /** The value under a key. */
   get(key: Buffer): Promise<string | undefined>;
+  /** The values under several keys, in their order, in one call. */
+  getMany(keys: readonly Buffer[]): Promise<(string | undefined)[]>;
   /** Applies every operation or none, even if the process dies mid-call. */
   write(ops: readonly KvOp[]): Promise<void>;
   /** Entries with gte <= key < lt in byte order, at most `limit` of them. */

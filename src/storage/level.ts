@@ -25,6 +25,11 @@ class LevelKv implements Kv {
     return this.db.get(key);
   }
 
+  /** One trip to LevelDB's thread for all the keys. */
+  getMany(keys: readonly Buffer[]): Promise<(string | undefined)[]> {
+    return keys.length === 0 ? Promise.resolve([]) : this.db.getMany(keys as Buffer[]);
+  }
+
   /** One LevelDB batch: a single log record, applied whole or not at all on recovery. */
   write(ops: readonly KvOp[]): Promise<void> {
     // KvOp is already LevelDB's operation shape (abstract-level copies each op itself).

@@ -13,6 +13,12 @@ class MemoryKv implements Kv {
     return this.map.get(key.toString('latin1'));
   }
 
+  /** The values under several keys. */
+  async getMany(keys: readonly Buffer[]): Promise<(string | undefined)[]> {
+    this.check();
+    return keys.map((k) => this.map.get(k.toString('latin1')));
+  }
+
   /** Applies the operations synchronously: nothing can observe half of them. */
   async write(ops: readonly KvOp[]): Promise<void> {
     this.check();

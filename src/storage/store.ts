@@ -31,6 +31,8 @@ export interface Store {
   getTip(): Promise<StoredTip | undefined>;
   /** A block by hash, main chain or side branch. */
   getBlock(hash: Hash): Promise<Block | undefined>;
+  /** Blocks by hash in one read, undefined where unknown (serving sync). */
+  getBlocks(hashes: readonly Hash[]): Promise<(Block | undefined)[]>;
   hasBlock(hash: Hash): Promise<boolean>;
   /** The main-chain block hash at a height. */
   getHashAtHeight(height: number): Promise<Hash | undefined>;
@@ -51,6 +53,8 @@ export interface Store {
    * state changes, record history, undo data and the new tip.
    */
   connectBlock(w: BlockWrite): Promise<void>;
+  /** Appends a run of blocks, each on the one before, the first at tip + 1, in one batch. */
+  connectBlocks(ws: readonly BlockWrite[]): Promise<void>;
   /** Removes the tip block from the main chain in one batch, restoring the state before it. */
   disconnectTip(): Promise<{ hash: Hash; block: Block }>;
   /** A small named value (address book, bans, settings). */

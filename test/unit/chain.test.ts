@@ -137,6 +137,57 @@ test('a branch whose body breaks a rule is abandoned and the old chain kept', as
   assert.equal(chain.state.root(), a1.tip.state.root());
 });
 
+test('a run of blocks is connected with one write; a bad one stops the run where it is', async () => {
+  const g = powGenesis();
+  const store = new MemoryStore();
+  const chain = await open(g, store);
+  let tip = genesisTip(g);
+  const run: Block[] = [];
+  for (let i = 0; i < 5; i++) {
+    const n = next(g, tip, i === 1 ? [transfer(0, 3, 0, 100n)] : []);
+    run.push(n.block);
+    tip = n.tip;
+  }
+  let writes = 0;
+  const connectBlocks = store.connectBlocks.bind(store);
+  store.connectBlocks = (ws) => {
+    writes++;
+    return connectBlocks(ws);
+  };
+  const events: number[] = [];
+  chain.on('connected', ({ block }) => events.push(block.header.height));
+  // In order: one write for the whole run.
+  assert.deepEqual(
+    (await chain.submitBlocks([run[0]!, run[1]!])).map((x) => x.status),
+    ['connected', 'connected'],
+  );
+  assert.equal(writes, 1);
+  // Out of order and with a duplicate: 3 waits as an orphan, and so does 4 (its parent is that orphan); both are adopted.
+  const r = await chain.submitBlocks([run[3]!, run[2]!, run[2]!]);
+  assert.deepEqual(
+    r.map((x) => x.status),
+    ['orphan', 'connected', 'duplicate'],
+  );
+  assert.equal(chain.height, 4);
+  assert.deepEqual(events, [1, 2, 3, 4]);
+  assert.equal(chain.state.account(addrs[3]!).balance, 100n);
+  // A block whose state root lies: it is refused, those before it stay connected.
+  const good = next(g, tip);
+  const lie = next(g, good.tip);
+  let h = { ...lie.block.header, stateRoot: 'ab'.repeat(32) };
+  while (!checkProofOfWork(h).ok) h = { ...h, nonce: h.nonce + 1 };
+  const r2 = await chain.submitBlocks([run[4]!, good.block, { ...lie.block, header: h }]);
+  assert.deepEqual(
+    r2.map((x) => x.status),
+    ['connected', 'connected', 'invalid'],
+  );
+  assert.equal(chain.height, 6);
+  assert.equal(chain.tip.hash, good.tip.hash);
+  const reopened = await open(g, store);
+  assert.equal(reopened.tip.hash, good.tip.hash);
+  assert.equal(reopened.state.root(), good.tip.state.root());
+});
+
 test('reopening a store continues from its tip; another genesis is refused', async () => {
   const g = powGenesis();
   const store = new MemoryStore();

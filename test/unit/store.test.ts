@@ -214,6 +214,24 @@ for (const backend of backends) {
       await assertMatches(store, chain.slice(0, 2));
     });
 
+    test('connectBlocks writes a run in one batch, or nothing when one block does not fit', async () => {
+      const chain = buildChain(6, 17);
+      const g = chain[0]!;
+      await store.writeGenesis(g.hash, g.block, g.state);
+      // Block 4 is left out: 5 does not follow 3, so none of 1, 2, 3, 5 may land.
+      await assert.rejects(store.connectBlocks([1, 2, 3, 5].map((i) => writeFor(chain, i))), /height 5, the tip is at 3/);
+      await assertMatches(store, chain.slice(0, 1));
+      assert.equal(await store.getHashAtHeight(1), undefined);
+      await store.connectBlocks([1, 2, 3].map((i) => writeFor(chain, i)));
+      await store.connectBlocks([]);
+      await store.connectBlocks([4, 5, 6].map((i) => writeFor(chain, i)));
+      await assertMatches(store, chain);
+      assert.deepEqual(
+        (await store.getBlocks([chain[2]!.hash, 'ff'.repeat(32), 'not hex', chain[6]!.hash])).map((b) => b?.header.height),
+        [2, undefined, undefined, 6],
+      );
+    });
+
     test('concurrent connectBlock calls are serialised against the tip', async () => {
       const chain = buildChain(3, 13);
       const g = chain[0]!;
