@@ -36,23 +36,27 @@ export function rawSha256dRate(bytes: Buffer, seconds = 1.5): number {
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Raw double SHA-256 per second over `procs` separate processes hashing at once. */
+/**
+ * Raw double SHA-256 per second over `procs` separate processes hashing at
+ * once: each child starts, says it is ready, and all hash for the same window.
+ */
 export async function rawSha256dRateProcs(bytes: Buffer, procs: number, seconds = 2): Promise<number> {
-  const rates = await Promise.all(
-    Array.from(
-      { length: procs },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const c = fork(SELF, ['--sha-child', bytes.toString('hex'), String(seconds)], { execArgv: ['--import', 'tsx'] });
-          c.once('message', (m) => resolve(Number(m)));
-          c.once('error', reject);
-        }),
-    ),
-  );
-  return rates.reduce((a, b) => a + b, 0);
+  const children = Array.from({ length: procs }, () => fork(SELF, ['--sha-child', bytes.toString('hex'), String(seconds)], { execArgv: ['--import', 'tsx'] }));
+  const rates = children.map((c) => new Promise<number>((resolve, reject) => {
+    c.on('message', (m) => {
+      if (m !== 'ready') resolve(Number(m));
+    });
+    c.once('error', reject);
+  }));
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => c.on('message', (m) => m === 'ready' && resolve()))));
+  for (const c of children) c.send('go');
+  return (await Promise.all(rates)).reduce((a, b) => a + b, 0);
 }
 
 if (process.argv[2] === '--sha-child') {
-  const r = rawSha256dRate(Buffer.from(process.argv[3]!, 'hex'), Number(process.argv[4]));
-  process.send!(r, () => process.exit(0));
+  process.once('message', () => {
+    const r = rawSha256dRate(Buffer.from(process.argv[3]!, 'hex'), Number(process.argv[4]));
+    process.send!(r, () => process.exit(0));
+  });
+  process.send!('ready');
 }
