@@ -42,6 +42,11 @@ export type HeadersResult =
 
 /** Typed chain events. */
 export interface ChainEvents {
+  /**
+   * A block passed every check on its branch, state transition included, and
+   * is about to be written: relaying it need not wait for the disk.
+   */
+  valid: [{ hash: Hash; block: Block }];
   /** A block joined the main chain. */
   connected: [{ hash: Hash; block: Block; state: State }];
   /** A block left the main chain in a reorganisation. */
@@ -497,6 +502,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
+      for (const { e, block } of batch) this.emit('valid', { hash: e.hash, block });
       await this.store.connectBlocks(batch.map((p) => ({ block: p.block, hash: p.e.hash, txIds: p.applied.txIds, changes: p.applied.changes })));
       for (const { e, block, applied } of batch) {
         this.current = applied.state;

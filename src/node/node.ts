@@ -105,6 +105,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   private readonly now: () => number;
   private readonly evidence = new Map<Hash, EvidenceTx>();
   private template: { header: BlockHeader; txs: Block['txs'] } | undefined;
+  private minedHash: Hash | undefined;
   private retemplateTimer: NodeJS.Timeout | undefined;
   private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
   private continuous: boolean;
@@ -150,7 +151,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     if (this.opts.mine !== undefined) {
       this.miner = new Miner(this.opts.mine.threads, this.now);
       this.miner.on('found', (h) => void this.onMined(h));
-      this.miner.start();
+      // Worker processes start with the first template (at once when mining continuously).
       if (this.continuous) this.retemplate();
     }
     this.opts.log.info({ height: this.chain.height, tip: this.chain.tip.hash, mining: this.continuous }, 'node started');
@@ -346,12 +347,18 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     this.miner!.setTemplate(r.value.block.header);
   }
 
+  /** True while `hash` is this node's own newly mined block being connected (it may be announced once valid). */
+  isMining(hash: Hash): boolean {
+    return this.minedHash === hash;
+  }
+
   private async onMined(header: BlockHeader): Promise<void> {
     const t = this.template;
     if (t === undefined || t.header.prevHash !== header.prevHash || t.header.txRoot !== header.txRoot) return;
     const block: Block = { header, txs: t.txs };
     const hash = blockHash(header);
-    const r = await this.chain.submitBlock(block);
+    this.minedHash = hash;
+    const r = await this.chain.submitBlock(block).finally(() => (this.minedHash = undefined));
     if (r.status === 'connected' || r.status === 'reorg') {
       this.opts.log.info({ height: header.height, hash, txs: t.txs.length }, 'mined a block');
       this.emit('mined', { hash, height: header.height });

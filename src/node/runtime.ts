@@ -393,6 +393,11 @@ export class NodeRuntime {
   private wire(store: Store): void {
     const { net, node, gossip, sync } = this;
     node.on('mined', ({ hash }) => gossip.announce('block', hash));
+    // A block from a peer goes on as soon as it is known valid; storing it can follow.
+    node.chain.on('valid', ({ hash }) => {
+      if (node.isMining(hash)) gossip.announce('block', hash);
+      else gossip.relayValid(hash);
+    });
     node.on('tx', ({ id, from }) => {
       if (from !== 'peer') gossip.announce('tx', id);
     });

@@ -102,6 +102,8 @@ export class Gossip {
   readonly stats: GossipStats = { invIn: 0, requested: 0, bodiesIn: 0, accepted: 0, duplicates: 0, rejected: 0, served: 0, notFound: 0, timeouts: 0 };
   private readonly seen: LruSet<string>;
   private readonly inFlight = new Map<string, Request>();
+  /** Blocks from peers being checked now: relayed the moment they are known valid. */
+  private readonly accepting = new Set<string>();
   private readonly known = new Map<string, LruSet<string>>();
   private readonly outbox = new Map<string, Record<InvKind, string[]>>();
   private flushScheduled = false;
@@ -161,6 +163,15 @@ export class Gossip {
   announce(kind: InvKind, id: string): void {
     this.seen.add(key(kind, id));
     this.relay(kind, id, undefined, kind === 'tx');
+  }
+
+  /**
+   * Relays a block that came by gossip as soon as it is known valid, before
+   * this node has finished storing it; a no-op for any other block (sync
+   * batches are not relayed) and for peers that already have it.
+   */
+  relayValid(id: string): void {
+    if (this.accepting.has(key('block', id))) this.relay('block', id, undefined);
   }
 
   /** True if the id was seen recently. */
@@ -310,6 +321,7 @@ export class Gossip {
   private async acceptBody(kind: InvKind, id: string, body: Record<string, unknown>, from: string): Promise<void> {
     const k = key(kind, id);
     let result: AcceptResult;
+    if (kind === 'block') this.accepting.add(k);
     try {
       result = await this.o.accept(kind, id, body, from);
     } catch (err) {
@@ -318,6 +330,8 @@ export class Gossip {
       this.inFlight.delete(k);
       this.log.warn({ kind, id, err: String(err) }, 'gossip acceptor failed');
       return;
+    } finally {
+      this.accepting.delete(k);
     }
     this.inFlight.delete(k);
     if (result === 'accepted') {

@@ -31,7 +31,7 @@ interface Sim {
   store: Map<string, unknown>;
   bodies: Map<string, number>;
   invs: Map<string, number>;
-  verdict: (body: { data: string }) => AcceptResult;
+  verdict: (body: { data: string }) => AcceptResult | Promise<AcceptResult>;
 }
 
 const nets: P2PNetwork[] = [];
@@ -68,7 +68,7 @@ async function buildNetwork(n: number, extra: number, seed: number): Promise<Sim
       provider: { has: (k, id) => store.has(`${k}:${id}`), get: (k, id) => store.get(`${k}:${id}`) },
       idOf,
       accept: async (kind, id, body) => {
-        const v = sim.verdict(body as { data: string });
+        const v = await sim.verdict(body as { data: string });
         if (v === 'accepted') store.set(`${kind}:${id}`, body);
         return v;
       },
@@ -173,6 +173,28 @@ describe('gossip over 20 in-memory nodes', () => {
     await waitFor(() => sims[1]!.store.has(`tx:${id}`), 'the body via the second announcer');
     assert.ok(sims[1]!.gossip.stats.timeouts >= 1);
   });
+});
+
+test('a block being accepted goes on once known valid, before its acceptor finishes (and only then)', async () => {
+  const sims = await buildNetwork(3, 0, 5);
+  // A path: the middle node has both others as peers.
+  const mid = sims.find((s) => s.net.peerIds().length === 2)!;
+  const [a, b] = sims.filter((s) => s !== mid) as [Sim, Sim];
+  assert.ok(!a.net.peerIds().includes(b.net.nodeId), 'the ends are not linked');
+  let finish!: (v: AcceptResult) => void;
+  mid.verdict = () => new Promise<AcceptResult>((r) => (finish = r));
+  const body = { data: 'block' };
+  const id = idOf('block', body) as string;
+  mid.gossip.relayValid(id); // nothing is being accepted under this id yet: a no-op
+  a.store.set(`block:${id}`, body);
+  a.gossip.announce('block', id);
+  await waitFor(() => finish !== undefined, 'the middle node checking the block');
+  mid.store.set(`block:${id}`, body); // what the node's chain holds once the block passed its checks
+  mid.gossip.relayValid(id);
+  await waitFor(() => b.store.has(`block:${id}`), 'the block at the far end while the middle node is still storing it');
+  finish('accepted');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(mid.gossip.stats.accepted, 1);
 });
 
 test('LruSet forgets the least recently touched', () => {

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeBits, encodeHeader, type BlockHeader } from '../../core/index.ts';
 import type { WorkerCommand, WorkerReport } from './hash-worker.ts';
@@ -13,13 +13,26 @@ export interface MinerEvents {
   found: [header: BlockHeader];
 }
 
-// Found from the package root, so the miner works from the sources and from the bundle in dist/.
-function workerPath(): string {
+/**
+ * The worker program: the bundle `npm install` builds (dist/cli/hash-worker.js,
+ * plain node, fast to start) when it is at least as new as its sources, else
+ * the TypeScript source through tsx. Found from the package root, so the miner
+ * works from the sources and from the bundle in dist/.
+ */
+function workerEntry(): { path: string; execArgv: string[] } {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'src', 'consensus', 'pow', 'hash-worker.ts');
+  const src = join(dir, 'src', 'consensus', 'pow');
+  const bundle = join(dir, 'dist', 'cli', 'hash-worker.js');
+  try {
+    const newest = Math.max(...['hash-worker.ts', 'search.ts'].map((f) => statSync(join(src, f)).mtimeMs));
+    if (statSync(bundle).mtimeMs >= newest) return { path: bundle, execArgv: [] };
+  } catch {
+    // No bundle (or no sources beside it): fall through to the sources.
+  }
+  return { path: join(src, 'hash-worker.ts'), execArgv: ['--import', 'tsx'] };
 }
-const WORKER = workerPath();
+const WORKER = workerEntry();
 
 /**
  * Searches nonces for a header template on `threads` processes (0 = in this
@@ -40,10 +53,15 @@ export class Miner extends EventEmitter<MinerEvents> {
     super();
   }
 
-  /** Starts the worker processes (a no-op for threads = 0). */
+  /**
+   * Starts the worker processes (a no-op for threads = 0, or when they run).
+   * setTemplate starts them too: a node that mines only on request has no
+   * worker processes until the first request.
+   */
   start(): void {
+    if (this.stopped || this.workers.length > 0) return;
     for (let i = 0; i < this.threads; i++) {
-      const w = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      const w = fork(WORKER.path, [], { execArgv: WORKER.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
       w.on('message', (m: WorkerReport) => this.onReport(m));
       w.on('error', () => undefined);
       this.workers.push(w);
@@ -58,7 +76,8 @@ export class Miner extends EventEmitter<MinerEvents> {
     if (target === undefined) throw new Error('miner: template bits do not encode a target');
     const tb = targetBytes(target).toString('hex');
     const bytes = encodeHeader({ ...header, nonce: 0 }).toString('hex');
-    if (this.workers.length === 0) {
+    this.start();
+    if (this.threads === 0) {
       this.inlineNext = 0;
       this.scheduleInline(Buffer.from(bytes, 'hex'), Buffer.from(tb, 'hex'), this.jobId);
       return;
@@ -68,6 +87,8 @@ export class Miner extends EventEmitter<MinerEvents> {
 
   /** Stops searching (the processes stay up for the next template). */
   pause(): void {
+    // Already idle: the workers need not hear it again (every new tip pauses an idle miner).
+    if (this.template === undefined) return;
     this.template = undefined;
     this.jobId++;
     if (this.inlineTimer !== undefined) clearImmediate(this.inlineTimer);
