@@ -2,7 +2,9 @@
 // The flags above keep an idle node's resident set down: a young generation
 // that startup cannot grow past 2 MB per semi-space, and one V8 background
 // thread instead of four (this is a 2-core machine class). The testnet
-// launcher reads them from this line (src/cli/node-flags.ts).
+// launcher reads them from this line (src/cli/node-flags.ts). `env -S` needs
+// coreutils 8.30 or newer (or BSD/macOS env); where env lacks it (busybox),
+// run `node bin/peerchain.js ...` instead.
 // Runs the bundle that `npm install` builds (dist/cli/main.js) when it is at
 // least as new as every source file; otherwise runs the TypeScript sources
 // through tsx. The bundle starts faster and leaves out tsx's loader thread,
@@ -32,6 +34,9 @@ function bundleIsFresh() {
 
 let main;
 if (process.env.PEERCHAIN_FROM_SOURCE !== '1' && bundleIsFresh()) {
+  // Started as `node bin/peerchain.js`, without the shebang's flags: a semi-space
+  // cap set now still helps some (V8 has sized the young generation already).
+  if (!process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) (await import('node:v8')).setFlagsFromString('--max-semi-space-size=2');
   ({ main } = await import(bundle));
 } else {
   const { register } = await import('tsx/esm/api');

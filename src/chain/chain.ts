@@ -89,8 +89,9 @@ interface CheckedCandidate {
 // Candidates remembered: the current round's proposal and a few of earlier rounds.
 const MAX_CHECKED = 4;
 
-// Blocks connected per store write: one batch per sync answer, bounded for a long reorganisation.
+// Blocks connected per store write: one batch per sync answer, bounded in count and bytes for a long reorganisation.
 const MAX_BATCH_BLOCKS = 256;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** Thrown when the data directory does not fit the genesis or is inconsistent. */
 export class ChainError extends Error {
@@ -308,7 +309,16 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     for (const a of admitted) if (!extending.has(a.hash)) await this.store.putBlock(a.hash, a.block);
     let failure: RuleError | undefined;
-    if (wins) failure = await this.switchTo(best!, from);
+    // The run's bodies go along: they are on disk only once switchTo has written them.
+    if (wins) {
+      try {
+        failure = await this.switchTo(best!, from, new Map(admitted.map((a) => [a.hash, a.block])));
+      } catch (err) {
+        // The write failed: keep the bodies the index says we have, as side blocks, if the disk lets us.
+        for (const a of admitted) if (extending.has(a.hash) && !this.index.isMain(a.entry)) await this.store.putBlock(a.hash, a.block).catch(() => undefined);
+        throw err;
+      }
+    }
     for (const a of admitted) {
       if (a.entry.invalid) results[a.i] = { status: 'invalid', hash: a.hash, error: failure ?? { code: ERR.BAD_STATE_ROOT, message: 'block failed validation' } };
       else if (this.index.isMain(a.entry)) results[a.i] = { status: extending.has(a.hash) ? 'connected' : 'reorg', hash: a.hash };
@@ -477,7 +487,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Makes `target` the tip: disconnect back to the fork point, connect its branch. */
-  private async switchTo(target: IndexEntry, from?: string): Promise<RuleError | undefined> {
+  private async switchTo(target: IndexEntry, from?: string, incoming?: ReadonlyMap<Hash, Block>): Promise<RuleError | undefined> {
     const branch: IndexEntry[] = [];
     let fork: IndexEntry | undefined = target;
     while (fork !== undefined && !this.index.isMain(fork)) {
@@ -502,19 +512,22 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
+      pendingBytes = 0;
       for (const { e, block } of batch) this.emit('valid', { hash: e.hash, block });
       await this.store.connectBlocks(batch.map((p) => ({ block: p.block, hash: p.e.hash, txIds: p.applied.txIds, changes: p.applied.changes })));
+      // Memory follows the disk for the whole batch before any listener runs.
       for (const { e, block, applied } of batch) {
         this.current = applied.state;
         this.index.main.push(e);
         this.snapshot(e.hash, applied.state);
         connected.push(block);
-        this.emit('connected', { hash: e.hash, block, state: applied.state });
       }
+      for (const { e, block, applied } of batch) this.emit('connected', { hash: e.hash, block, state: applied.state });
     };
+    let pendingBytes = 0;
     let state = this.current;
     for (const e of branch) {
-      const block = this.bodies.get(e.hash) ?? (await this.store.getBlock(e.hash));
+      const block = incoming?.get(e.hash) ?? this.bodies.get(e.hash) ?? (await this.store.getBlock(e.hash));
       if (block === undefined) throw new ChainError(`body of ${e.hash} vanished from the store`);
       const r = this.reuseChecked(e.hash, block, state) ?? applyBlock(state, block, this.ctx);
       if (!r.ok) {
@@ -524,8 +537,9 @@ export class Chain extends EventEmitter<ChainEvents> {
         break;
       }
       pending.push({ e, block, applied: r.value });
+      pendingBytes += bodyBytes(block);
       state = r.value.state;
-      if (pending.length >= MAX_BATCH_BLOCKS) await flush();
+      if (pending.length >= MAX_BATCH_BLOCKS || pendingBytes >= MAX_BATCH_BYTES) await flush();
     }
     await flush();
     if (failure !== undefined) {

@@ -145,10 +145,13 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     // The next batch is asked for before this one is checked, so the peer sends while we validate;
     // this batch's hashes stay marked as requested until it is in.
     this.fetchBodies();
-    const results = await this.chain.submitBlocks(wanted, peerId);
-    // Only now may what the peer left out (or sent invalid) be asked again.
-    for (const h of batch.hashes) this.blockRequests.delete(h);
-    for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
+    try {
+      const results = await this.chain.submitBlocks(wanted, peerId);
+      for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
+    } finally {
+      // Only now may what the peer left out, sent invalid, or we failed to store be asked again.
+      for (const h of batch.hashes) this.blockRequests.delete(h);
+    }
     this.fetchBodies();
     this.emit('progress', this.progress());
   }

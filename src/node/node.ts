@@ -105,7 +105,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   private readonly now: () => number;
   private readonly evidence = new Map<Hash, EvidenceTx>();
   private template: { header: BlockHeader; txs: Block['txs'] } | undefined;
-  private minedHash: Hash | undefined;
+  private readonly minedHashes = new Set<Hash>();
   private retemplateTimer: NodeJS.Timeout | undefined;
   private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
   private continuous: boolean;
@@ -349,7 +349,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
 
   /** True while `hash` is this node's own newly mined block being connected (it may be announced once valid). */
   isMining(hash: Hash): boolean {
-    return this.minedHash === hash;
+    return this.minedHashes.has(hash);
   }
 
   private async onMined(header: BlockHeader): Promise<void> {
@@ -357,8 +357,8 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     if (t === undefined || t.header.prevHash !== header.prevHash || t.header.txRoot !== header.txRoot) return;
     const block: Block = { header, txs: t.txs };
     const hash = blockHash(header);
-    this.minedHash = hash;
-    const r = await this.chain.submitBlock(block).finally(() => (this.minedHash = undefined));
+    this.minedHashes.add(hash);
+    const r = await this.chain.submitBlock(block).finally(() => this.minedHashes.delete(hash));
     if (r.status === 'connected' || r.status === 'reorg') {
       this.opts.log.info({ height: header.height, hash, txs: t.txs.length }, 'mined a block');
       this.emit('mined', { hash, height: header.height });

@@ -48,6 +48,8 @@ const PROVABLY_BAD: readonly ErrorCode[] = [ERR.MALFORMED, ERR.TOO_LARGE, ERR.BA
 
 // A BLOCKS answer stays well under the 4 MiB frame limit.
 const BLOCKS_REPLY_BYTES = 3 * 1024 * 1024;
+// Stored blocks read per LevelDB call when serving GET_BLOCKS.
+const SERVE_READ_CHUNK = 16;
 
 function metaPersistence(store: Store, name: string): Persistence {
   return {
@@ -411,17 +413,21 @@ export class NodeRuntime {
       const next = prev.then(async () => {
         const blocks: Record<string, unknown>[] = [];
         let bytes = 0;
-        const cached = p.hashes.map((h) => node.chain.cachedBlock(h));
-        const missing = p.hashes.filter((_, i) => cached[i] === undefined);
-        const stored = missing.length === 0 ? [] : await store.getBlocks(missing);
-        let k = 0;
-        for (let i = 0; i < p.hashes.length; i++) {
-          const b = cached[i] ?? stored[k++];
-          if (b === undefined) continue;
-          const j = blockToJson(b) as unknown as Record<string, unknown>;
-          bytes += JSON.stringify(j).length;
-          if (bytes > BLOCKS_REPLY_BYTES && blocks.length > 0) break;
-          blocks.push(j);
+        // Read a few at a time, so a request for large blocks stops reading at the reply limit.
+        for (let i = 0; i < p.hashes.length && bytes <= BLOCKS_REPLY_BYTES; i += SERVE_READ_CHUNK) {
+          const hashes = p.hashes.slice(i, i + SERVE_READ_CHUNK);
+          const cached = hashes.map((h) => node.chain.cachedBlock(h));
+          const missing = hashes.filter((_, j) => cached[j] === undefined);
+          const stored = missing.length === 0 ? [] : await store.getBlocks(missing);
+          let k = 0;
+          for (let j = 0; j < hashes.length; j++) {
+            const b = cached[j] ?? stored[k++];
+            if (b === undefined) continue;
+            const json = blockToJson(b) as unknown as Record<string, unknown>;
+            bytes += JSON.stringify(json).length;
+            if (bytes > BLOCKS_REPLY_BYTES && blocks.length > 0) break;
+            blocks.push(json);
+          }
         }
         // A slow reader must get every answer: wait for its buffer rather than drop one.
         await net.sendReliably(from, 'BLOCKS', { blocks });
@@ -433,7 +439,10 @@ export class NodeRuntime {
       });
     });
     net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
-    net.on('BLOCKS', (p, from) => void sync.onBlocks(from, p.blocks));
+    net.on('BLOCKS', (p, from) => {
+      // A failure here is this node's (its store), not the peer's: say so and let sync ask again.
+      sync.onBlocks(from, p.blocks).catch((err: unknown) => this.opts.log.error({ err: String(err) }, 'could not take in a batch of synced blocks'));
+    });
     net.on('peer:connected', (p) => {
       sync.tick();
       // A transaction admitted while this node had no peers (or before this link)

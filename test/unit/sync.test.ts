@@ -111,6 +111,47 @@ test('answers that arrive out of order still settle their own requests', async (
   assert.deepEqual(penalties, []);
 });
 
+test('a batch this node fails to store is asked for again, and the failure reaches the caller', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 40);
+  const store = new MemoryStore();
+  const target = await Chain.open(store, g, powRules(g), { now: () => 1_800_000_000_000 });
+  // The disk fails once, on the first batch.
+  let failures = 1;
+  const connectBlocks = store.connectBlocks.bind(store);
+  store.connectBlocks = (ws) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : connectBlocks(ws));
+  const errors: string[] = [];
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      setImmediate(() =>
+        void Promise.all(hashes.map((h) => source.getBlock(h)))
+          .then((bs) => sync.onBlocks(peer, bs.map((b) => blockToJson(b!))))
+          .catch((e: Error) => errors.push(e.message)),
+      );
+      return true;
+    },
+    penalize: () => undefined,
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 1 });
+  sync.tick();
+  await until(() => errors.length === 1, 5_000);
+  assert.equal(errors[0], 'disk full');
+  // Nothing stuck: the next tick asks again and the chain completes.
+  const ticker = setInterval(() => sync.tick(), 20);
+  try {
+    await until(() => target.height === 40, 10_000);
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.equal(target.state.root(), source.state.root());
+});
+
 test('a peer serving a bad header is penalised and its headers are not indexed', async () => {
   const g = powGenesis();
   const source = await buildChain(g, 5);
