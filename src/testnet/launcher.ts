@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestnetControl } from './control.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
-import { BIN, nodeFlags } from '../cli/node-flags.ts';
+import { BIN, nodeLaunch } from '../cli/node-flags.ts';
 
 /** A node of a local testnet. */
 export interface TestnetNode {
@@ -205,7 +205,8 @@ export class Testnet {
   }
 
   private spawnNode(n: TestnetNode): void {
-    const args = [...nodeFlags(), ...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
+    const launch = nodeLaunch();
+    const args = [...launch.flags, ...(this.o.execArgv?.[n.name] ?? []), BIN, 'node', '--data', n.dataDir, '--ws-port', String(n.wsPort), '--tcp-port', String(n.tcpPort), '--api-port', String(n.apiPort), '--no-progress'];
     for (const p of n.peers) args.push('--peer', p);
     if (n.mine) args.push('--mine', '--mine-threads', String(this.o.mineThreads ?? 0));
     if (this.o.insecure === true) args.push('--insecure');
@@ -213,7 +214,7 @@ export class Testnet {
     args.push('--log-level', this.o.logLevel ?? 'info');
     // Inherited settings must not leak into a node: each gets only what this launcher means for it.
     const own = { PEERCHAIN_PEERS: '', PEERCHAIN_FAULT: '', PEERCHAIN_TESTNET_FAULTS: '', PEERCHAIN_TESTNET_CONTROL: this.controlUrl ?? '' };
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...own, ...this.env.get(n.name) } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...launch.env, ...own, ...this.env.get(n.name) } });
     n.process = child;
     const onLine = this.o.onLine;
     for (const stream of [child.stdout, child.stderr]) {
