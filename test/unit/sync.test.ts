@@ -31,6 +31,25 @@ function until(cond: () => boolean, ms: number): Promise<void> {
   });
 }
 
+/** A network of one peer, "p", serving `source`; `deliver` decides when (and with what error handling) each block answer is handed over. */
+function onePeer(source: Chain, sync: () => Synchronizer, deliver: (answer: () => Promise<void>) => void, penalize: SyncNetwork['penalize'] = () => undefined): SyncNetwork {
+  return {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      setImmediate(() => void sync().onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      deliver(async () => {
+        const bs = await Promise.all(hashes.map((h) => source.getBlock(h)));
+        await sync().onBlocks(peer, bs.map((b) => blockToJson(b!)));
+      });
+      return true;
+    },
+    penalize,
+  };
+}
+
 test('a fresh chain syncs headers first, then bodies in batches from several peers', async () => {
   const g = powGenesis();
   const source = await buildChain(g, 300);
@@ -89,23 +108,10 @@ test('answers that arrive out of order still settle their own requests', async (
   const source = await buildChain(g, 120);
   const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
   const penalties: string[] = [];
-  let sync: Synchronizer;
   let n = 0;
-  const net: SyncNetwork = {
-    peers: () => [{ id: 'p', height: source.height }],
-    requestHeaders(peer, locator, limit) {
-      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
-      return true;
-    },
-    requestBlocks(peer, hashes) {
-      // Later requests are answered first.
-      const delay = 40 - 10 * (n++ % 4);
-      setTimeout(() => void Promise.all(hashes.map((h) => source.getBlock(h))).then((bs) => sync.onBlocks(peer, bs.map((b) => blockToJson(b!)))), delay);
-      return true;
-    },
-    penalize: (peer, points, reason) => penalties.push(`${reason}`),
-  };
-  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 4 });
+  // Later requests are answered first.
+  const net = onePeer(source, () => sync, (answer) => setTimeout(() => void answer(), 40 - 10 * (n++ % 4)), (peer, points, reason) => penalties.push(`${reason}`));
+  const sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 4 });
   sync.tick();
   await until(() => target.height === 120, 20_000);
   assert.deepEqual(penalties, []);
@@ -121,24 +127,8 @@ test('a batch this node fails to store is asked for again, and the failure reach
   const connectBlocks = store.connectBlocks.bind(store);
   store.connectBlocks = (ws) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : connectBlocks(ws));
   const errors: string[] = [];
-  let sync: Synchronizer;
-  const net: SyncNetwork = {
-    peers: () => [{ id: 'p', height: source.height }],
-    requestHeaders(peer, locator, limit) {
-      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
-      return true;
-    },
-    requestBlocks(peer, hashes) {
-      setImmediate(() =>
-        void Promise.all(hashes.map((h) => source.getBlock(h)))
-          .then((bs) => sync.onBlocks(peer, bs.map((b) => blockToJson(b!))))
-          .catch((e: Error) => errors.push(e.message)),
-      );
-      return true;
-    },
-    penalize: () => undefined,
-  };
-  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 1 });
+  const net = onePeer(source, () => sync, (answer) => setImmediate(() => void answer().catch((e: Error) => errors.push(e.message))));
+  const sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 1 });
   sync.tick();
   await until(() => errors.length === 1, 5_000);
   assert.equal(errors[0], 'disk full');
