@@ -19,7 +19,7 @@ import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import { countIs, findChromium, type PageGlobals } from '../helpers/browser.ts';
-import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { getJson, mineBlocks, nodeStatus, postJson, waitFor, sameTip } from '../helpers/http.ts';
 
 const CHROMIUM = findChromium();
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/explorer/', import.meta.url));
@@ -30,26 +30,6 @@ const UI_WAIT_MS = 20_000;
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-interface Status {
-  height: number;
-  tip: string;
-  peers: number;
-}
-
-const status = async (url: string): Promise<Status> => (await getJson<Status>(`${url}/api/status`)).body;
-
-async function mine(url: string, blocks: number): Promise<string[]> {
-  const r = await postJson<{ hashes: string[] }>(`${url}/api/mine`, { blocks }, 60_000);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.hashes;
-}
-
-async function sameTip(urls: string[], minHeight: number): Promise<Status> {
-  return waitFor(`every node on one tip at height >= ${minHeight}`, async () => {
-    const ss = await Promise.all(urls.map(status));
-    return ss.every((s) => s.tip === ss[0]!.tip && s.height >= minHeight) ? ss[0] : undefined;
-  }, 30_000);
-}
 
 describe('explorer in a browser', { timeout: 300_000 }, () => {
   let dir: string;
@@ -90,11 +70,11 @@ describe('explorer in a browser', { timeout: 300_000 }, () => {
       throw new Error(`${(e as Error).message}\nnode output:\n${logs.slice(-40).join('\n')}`);
     }
     urls = net.nodes.map((n) => n.apiUrl);
-    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(status))).every((x) => x.peers === 2) ? true : undefined), 30_000);
+    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(nodeStatus))).every((x) => x.peers === 2) ? true : undefined), 30_000);
 
     // Some history to look at: two blocks, then a transfer and two writes of one record in a third.
     const [a, , c] = urls as [string, string, string];
-    await mine(a, 2);
+    await mineBlocks(a, 2);
     const funded = await readKeyFile(join(dir, 'net', 'wallets', 'funded.json'));
     const from = addressFromPublicKey(funded.publicKey);
     const send = async (body: Parameters<typeof signTx>[0]): Promise<string> => {
@@ -107,8 +87,8 @@ describe('explorer in a browser', { timeout: 300_000 }, () => {
     const values: JsonValue[] = [{ event: 'manufactured', plant: 'Wolfsburg' }, { event: 'service', km: 15000 }];
     for (const value of values) await send({ kind: 'record', chainId: s.chainId, from: funded.publicKey, nonce: nonce++, fee: 1n, key: 'vin:WVW0001', value });
     await waitFor('three txs in the miner\'s mempool', async () => ((await getJson<{ size: number }>(`${a}/api/mempool`)).body.size >= 3 ? true : undefined));
-    await mine(a, 1);
-    transferHeight = (await sameTip(urls, 3)).height;
+    await mineBlocks(a, 1);
+    transferHeight = (await sameTip(urls, 3))[0]!.height;
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -136,7 +116,7 @@ describe('explorer in a browser', { timeout: 300_000 }, () => {
     await page.locator('#live.open').waitFor();
     // A marker on window survives only if the page is not reloaded.
     await page.evaluate(() => ((globalThis as unknown as PageGlobals).marker = 42));
-    const [hash] = await mine(urls[0]!, 1);
+    const [hash] = await mineBlocks(urls[0]!, 1);
     const row = page.locator(`.blocks-table tr[data-height="${transferHeight + 1}"]`);
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', new RegExp(hash!.slice(0, 16)));

@@ -13,20 +13,8 @@ import { readKeyFile } from '../../src/node/keystore.ts';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
-import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { getJson, mineBlocks, nodeStatus, postJson, waitFor, sameTip } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
-
-interface Status {
-  height: number;
-  tip: string;
-  chainId: string;
-  peers: number;
-  mempool: number;
-}
-
-async function status(url: string): Promise<Status> {
-  return (await getJson<Status>(`${url}/api/status`)).body;
-}
 
 async function makeNetwork(nodes: number, basePort: number): Promise<{ dir: string; chainId: string; funded: Awaited<ReturnType<typeof readKeyFile>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'peerchain-e2e-'));
@@ -34,19 +22,6 @@ async function makeNetwork(nodes: number, basePort: number): Promise<{ dir: stri
   const s = await initNetwork(parseInitFlags({ network: 'public', out: join(dir, 'net'), nodes: String(nodes), initialZeroBits: '4', blockTimeMs: '1000' }), Date.now());
   void basePort;
   return { dir, chainId: s.chainId, funded: await readKeyFile(join(dir, 'net', 'wallets', 'funded.json')) };
-}
-
-async function sameTip(urls: string[], minHeight: number, timeoutMs = 30_000): Promise<Status[]> {
-  return waitFor(`all nodes on one tip at height >= ${minHeight}`, async () => {
-    const ss = await Promise.all(urls.map(status));
-    return ss.every((s) => s.tip === ss[0]!.tip && s.height >= minHeight) ? ss : undefined;
-  }, timeoutMs);
-}
-
-async function mine(url: string, blocks: number): Promise<string[]> {
-  const r = await postJson<{ hashes: string[] }>(`${url}/api/mine`, { blocks }, 60_000);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.hashes;
 }
 
 describe('public network: three node processes', { timeout: 180_000 }, () => {
@@ -58,7 +33,7 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
     env = await makeNetwork(3, 0);
     net = await Testnet.start({ dir: join(env.dir, 'net'), basePort: PORTS.publicNetwork, miners: [], logLevel: 'warn' });
     urls = net.nodes.map((n) => n.apiUrl);
-    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 30_000);
+    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(nodeStatus))).every((s) => s.peers === 2) ? true : undefined), 30_000);
   });
 
   after(async () => {
@@ -68,7 +43,7 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
 
   test('blocks mined on one node reach the others', async () => {
     const [a] = urls as [string];
-    const hashes = await mine(a, 2);
+    const hashes = await mineBlocks(a, 2);
     const ss = await sameTip(urls, 2);
     assert.equal(ss[1]!.tip, hashes[1]);
   });
@@ -83,8 +58,8 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
     const id = sent.body.id;
     // Gossip carries it to A's mempool; A mines it.
     await waitFor('the tx in A\'s mempool', async () => ((await getJson(`${a}/api/txs/${id}`)).status === 200 ? true : undefined));
-    const before = (await status(a)).height;
-    await mine(a, 1);
+    const before = (await nodeStatus(a)).height;
+    await mineBlocks(a, 1);
     await sameTip(urls, before + 1);
     for (const u of urls) {
       const t = await getJson<{ status: string; height: number }>(`${u}/api/txs/${id}`);
@@ -104,8 +79,8 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
       assert.equal(r.status, 202, JSON.stringify(r.body));
     }
     await waitFor('both record writes in A\'s mempool', async () => ((await getJson<{ size: number }>(`${a}/api/mempool`)).body.size >= 2 ? true : undefined));
-    const before = (await status(a)).height;
-    await mine(a, 1);
+    const before = (await nodeStatus(a)).height;
+    await mineBlocks(a, 1);
     await sameTip(urls, before + 1);
     for (const u of urls) {
       const rec = await getJson<{ value: JsonValue; updates: number; history: { entries: { value: JsonValue }[] } }>(`${u}/api/records/vin:WVW0001`);
@@ -118,11 +93,11 @@ describe('public network: three node processes', { timeout: 180_000 }, () => {
 
   test('a node killed with SIGKILL restarts at its last complete block and catches up', async () => {
     const [a, b] = urls as [string, string];
-    const hBefore = (await status(b)).height;
+    const hBefore = (await nodeStatus(b)).height;
     await net.stopNode('node2', 'SIGKILL');
-    await mine(a, 3);
+    await mineBlocks(a, 3);
     await net.restartNode('node2');
-    const restarted = await status(b);
+    const restarted = await nodeStatus(b);
     assert.ok(restarted.height >= hBefore, `restarted at ${restarted.height}, had ${hBefore}`);
     await sameTip(urls, hBefore + 3);
   });
@@ -148,16 +123,16 @@ describe('public network: partition and heal', { timeout: 180_000 }, () => {
     // Group 1 = {A, B}; group 2 = {C}.
     const linked = await postJson(`${b}/api/peers`, { address: wsA });
     assert.ok(linked.status < 300, JSON.stringify(linked.body));
-    await waitFor('A and B linked', async () => ((await status(a)).peers === 1 ? true : undefined));
+    await waitFor('A and B linked', async () => ((await nodeStatus(a)).peers === 1 ? true : undefined));
     // C takes a transfer and mines it on its own branch.
     const to = addressFromPublicKey(generateKeyPair().publicKey);
     const tx = signTx({ kind: 'transfer', chainId: env.chainId, from: env.funded.publicKey, nonce: 0, fee: 3n, to, amount: 777n }, env.funded);
     const sent = await postJson<{ id: string }>(`${c}/api/txs`, txToJson(tx));
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    await mine(c, 2);
+    await mineBlocks(c, 2);
     assert.equal((await getJson<{ status: string }>(`${c}/api/txs/${sent.body.id}`)).body.status, 'confirmed');
     // Group 1 mines more: its branch has more work.
-    await mine(a, 5);
+    await mineBlocks(a, 5);
     await sameTip([a, b], 5);
     // Heal.
     const healed = await postJson(`${c}/api/peers`, { address: wsA });
@@ -172,7 +147,7 @@ describe('public network: partition and heal', { timeout: 180_000 }, () => {
     });
     assert.ok(where === 'pending' || where === 'confirmed');
     await waitFor('the transfer reaches A', async () => ((await getJson(`${a}/api/txs/${sent.body.id}`)).status === 200 ? true : undefined));
-    await mine(a, 1);
+    await mineBlocks(a, 1);
     await sameTip([a, b, c], 6);
     for (const u of [a, b, c]) assert.equal((await getJson<{ status: string }>(`${u}/api/txs/${sent.body.id}`)).body.status, 'confirmed');
     assert.equal((await getJson<{ balance: string }>(`${b}/api/accounts/${to}`)).body.balance, '777');

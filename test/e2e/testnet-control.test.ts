@@ -16,29 +16,9 @@ import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import type { ControlView } from '../../src/testnet/control.ts';
-import { getJson, postJson, waitFor } from '../helpers/http.ts';
+import { getJson, mineBlocks, nodeStatus, postJson, waitFor, sameTip } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
 
-interface Status {
-  height: number;
-  tip: string;
-  peers: number;
-}
-
-const status = async (url: string): Promise<Status> => (await getJson<Status>(`${url}/api/status`)).body;
-
-async function mine(url: string, blocks: number): Promise<string[]> {
-  const r = await postJson<{ hashes: string[] }>(`${url}/api/mine`, { blocks }, 60_000);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.hashes;
-}
-
-async function sameTip(urls: string[], minHeight: number, timeoutMs = 30_000): Promise<Status> {
-  return waitFor(`every node on one tip at height >= ${minHeight}`, async () => {
-    const ss = await Promise.all(urls.map(status));
-    return ss.every((s) => s.tip === ss[0]!.tip && s.height >= minHeight) ? ss[0] : undefined;
-  }, timeoutMs);
-}
 
 describe('testnet controls over HTTP: a public network', { timeout: 180_000 }, () => {
   let net: Testnet;
@@ -53,7 +33,7 @@ describe('testnet controls over HTTP: a public network', { timeout: 180_000 }, (
     net = await Testnet.start({ dir: join(dir, 'net'), basePort: PORTS.publicFork, miners: [], logLevel: 'warn', control: {} });
     control = `${net.controlUrl!}/control`;
     urls = net.nodes.map((n) => n.apiUrl);
-    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 30_000);
+    await waitFor('a full mesh', async () => ((await Promise.all(urls.map(nodeStatus))).every((s) => s.peers === 2) ? true : undefined), 30_000);
   });
 
   after(async () => {
@@ -72,35 +52,35 @@ describe('testnet controls over HTTP: a public network', { timeout: 180_000 }, (
 
   test('partitioned 2 | 1, both sides mine a branch; healed, every node reorganises onto the one with more work', async () => {
     const [a, b, c] = urls as [string, string, string];
-    await mine(a, 1);
-    const base = await sameTip(urls, 1);
+    await mineBlocks(a, 1);
+    const base = (await sameTip(urls, 1))[0]!;
 
     const cut = await postJson<ControlView>(`${control}/partition`, { groups: [['node1', 'node2'], ['node3']] });
     assert.equal(cut.status, 200, JSON.stringify(cut.body));
     assert.deepEqual(cut.body.groups, [['node1', 'node2'], ['node3']]);
     assert.deepEqual(cut.body.nodes.find((n) => n.name === 'node3')?.faults, { blocked: ['node1', 'node2'], delayMs: 0 });
     await waitFor('node3 alone, node1 and node2 together', async () => {
-      const ss = await Promise.all(urls.map(status));
+      const ss = await Promise.all(urls.map(nodeStatus));
       return ss[0]!.peers === 1 && ss[1]!.peers === 1 && ss[2]!.peers === 0 ? true : undefined;
     }, 10_000);
 
     // Two blocks on node3's side, four on the other: two branches from one parent.
-    const lonely = await mine(c, 2);
-    await mine(a, 4);
+    const lonely = await mineBlocks(c, 2);
+    await mineBlocks(a, 4);
     await sameTip([a, b], base.height + 4);
-    assert.equal((await status(c)).tip, lonely[1]);
-    assert.equal((await status(b)).peers, 1, 'the cut holds while both sides mine');
+    assert.equal((await nodeStatus(c)).tip, lonely[1]);
+    assert.equal((await nodeStatus(b)).peers, 1, 'the cut holds while both sides mine');
 
     const healed = await postJson<ControlView>(`${control}/heal`, {});
     assert.equal(healed.status, 200, JSON.stringify(healed.body));
     assert.equal(healed.body.groups, null);
-    const tip = await sameTip(urls, base.height + 4, 30_000);
+    const tip = (await sameTip(urls, base.height + 4, 30_000))[0]!;
     // node3 dropped its own branch for the heavier one.
     const at = (await getJson<{ hash: string }>(`${c}/api/blocks/${base.height + 1}`)).body.hash;
     assert.notEqual(at, lonely[0]);
     assert.equal(at, (await getJson<{ hash: string }>(`${a}/api/blocks/${base.height + 1}`)).body.hash);
-    assert.equal((await status(a)).tip, tip.tip);
-    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 10_000);
+    assert.equal((await nodeStatus(a)).tip, tip.tip);
+    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(nodeStatus))).every((s) => s.peers === 2) ? true : undefined), 10_000);
   });
 
   test('a slowed node\'s round trips grow by the delay; heal removes it', async () => {
@@ -120,27 +100,27 @@ describe('testnet controls over HTTP: a public network', { timeout: 180_000 }, (
     const stopped = await postJson<ControlView>(`${control}/nodes/node2/stop`, {});
     assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
     assert.equal(stopped.body.nodes.find((n) => n.name === 'node2')?.state, 'down');
-    await waitFor('node1 down to one peer', async () => ((await status(urls[0]!)).peers === 1 ? true : undefined), 10_000);
+    await waitFor('node1 down to one peer', async () => ((await nodeStatus(urls[0]!)).peers === 1 ? true : undefined), 10_000);
     const back = await postJson<ControlView>(`${control}/nodes/node2/restart`, {}, 90_000);
     assert.equal(back.status, 200, JSON.stringify(back.body));
     assert.equal(back.body.nodes.find((n) => n.name === 'node2')?.state, 'up');
-    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 20_000);
+    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(nodeStatus))).every((s) => s.peers === 2) ? true : undefined), 20_000);
   });
 
   test('a node restarted during a partition starts with it in force, and never bridges it', async () => {
     const cut = await postJson<ControlView>(`${control}/partition`, { groups: [['node2']] });
     assert.deepEqual(cut.body.groups, [['node2'], ['node1', 'node3']], 'the nodes named nowhere form one more group');
-    await waitFor('node2 alone', async () => ((await status(urls[1]!)).peers === 0 ? true : undefined), 10_000);
+    await waitFor('node2 alone', async () => ((await nodeStatus(urls[1]!)).peers === 0 ? true : undefined), 10_000);
     const back = await postJson<ControlView>(`${control}/nodes/node2/restart`, {}, 90_000);
     assert.equal(back.status, 200, JSON.stringify(back.body));
     const ids = back.body.nodes.filter((n) => n.name !== 'node2').map((n) => n.nodeId);
     assert.deepEqual((await getJson<{ block: string[] }>(`${urls[1]!}/api/faults`)).body.block.slice().sort(), ids.slice().sort());
     for (let i = 0; i < 10; i++) {
-      assert.equal((await status(urls[1]!)).peers, 0, 'node2 stays cut off after its restart');
+      assert.equal((await nodeStatus(urls[1]!)).peers, 0, 'node2 stays cut off after its restart');
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal((await postJson(`${control}/heal`, {})).status, 200);
-    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(status))).every((s) => s.peers === 2) ? true : undefined), 20_000);
+    await waitFor('the full mesh back', async () => ((await Promise.all(urls.map(nodeStatus))).every((s) => s.peers === 2) ? true : undefined), 20_000);
   });
 
   test('unknown nodes, bad input and foreign origins are refused; loopback pages get CORS', async () => {
@@ -177,6 +157,6 @@ describe('testnet controls over HTTP: a public network', { timeout: 180_000 }, (
       assert.equal(r.headers.get('access-control-allow-origin'), null);
       assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'FORBIDDEN_ORIGIN');
     }
-    assert.equal((await status(urls[0]!)).peers, 2, 'nothing was stopped');
+    assert.equal((await nodeStatus(urls[0]!)).peers, 2, 'nothing was stopped');
   });
 });

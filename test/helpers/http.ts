@@ -27,3 +27,32 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The fields of `GET /api/status` the tests read. */
+export interface NodeStatus {
+  height: number;
+  tip: string;
+  chainId: string;
+  peers: number;
+  mempool: number;
+}
+
+/** A node's `GET /api/status`. */
+export async function nodeStatus(url: string): Promise<NodeStatus> {
+  return (await getJson<NodeStatus>(`${url}/api/status`)).body;
+}
+
+/** Mines `blocks` blocks on a node through `POST /api/mine` and returns their hashes. */
+export async function mineBlocks(url: string, blocks: number): Promise<string[]> {
+  const r = await postJson<{ hashes: string[] }>(`${url}/api/mine`, { blocks }, 60_000);
+  if (r.status !== 200) throw new Error(`POST /api/mine answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body.hashes;
+}
+
+/** Waits until every node reports one tip at `minHeight` or above; returns their statuses. */
+export function sameTip(urls: readonly string[], minHeight: number, timeoutMs = 30_000): Promise<NodeStatus[]> {
+  return waitFor(`every node on one tip at height >= ${minHeight}`, async () => {
+    const ss = await Promise.all(urls.map(nodeStatus));
+    return ss.every((s) => s.tip === ss[0]!.tip && s.height >= minHeight) ? ss : undefined;
+  }, timeoutMs);
+}
