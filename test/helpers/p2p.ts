@@ -1,7 +1,8 @@
 /** Shared setup of the P2P integration tests: networks on 127.0.0.1 with ephemeral ports, stopped after the file. */
 import { after } from 'node:test';
-import { generateKeyPair } from '../../src/crypto/index.ts';
-import { P2PNetwork, type P2PNetworkOptions } from '../../src/p2p/index.ts';
+import net from 'node:net';
+import { generateKeyPair, sign, type KeyPair } from '../../src/crypto/index.ts';
+import { handshakeDigest, P2PNetwork, PROTOCOL_VERSION, type P2PNetworkOptions } from '../../src/p2p/index.ts';
 
 export const CHAIN = 'test-chain';
 export const GENESIS = 'ab'.repeat(32);
@@ -54,3 +55,63 @@ export const addr = (n: P2PNetwork, scheme: 'ws' | 'tcp'): string => n.listenAdd
 
 /** True if both networks hold a link to each other. */
 export const linked = (a: P2PNetwork, b: P2PNetwork): boolean => a.peerIds().includes(b.nodeId) && b.peerIds().includes(a.nodeId);
+
+/** A hand-driven TCP peer: does the handshake line by line, then writes whatever the test wants. */
+export class RawTcpPeer {
+  readonly socket: net.Socket;
+  readonly lines: { type: string; payload: Record<string, unknown> }[] = [];
+  closed = false;
+  private buf = '';
+
+  constructor(address: string) {
+    const [host, port] = address.replace('tcp://', '').split(':') as [string, string];
+    this.socket = net.connect({ host, port: Number(port) });
+    this.socket.on('error', () => {});
+    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('data', (d) => {
+      this.buf += d.toString('utf8');
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        try {
+          this.lines.push(JSON.parse(line) as { type: string; payload: Record<string, unknown> });
+        } catch {
+          /* not ours to judge */
+        }
+      }
+    });
+  }
+
+  write(s: string): void {
+    if (!this.closed) this.socket.write(s);
+  }
+
+  send(type: string, payload: unknown): void {
+    this.write(JSON.stringify({ type, payload }) + '\n');
+  }
+
+  /** Messages of this type received so far. */
+  count(type: string): number {
+    return this.lines.filter((l) => l.type === type).length;
+  }
+
+  find(type: string): { type: string; payload: Record<string, unknown> } | undefined {
+    return this.lines.find((l) => l.type === type);
+  }
+
+  /** Completes the handshake as `keys`; returns once the node's HELLO_ACK arrived (or it disconnected). */
+  async handshake(keys: KeyPair): Promise<void> {
+    await until(() => this.find('HELLO') !== undefined || this.closed, 'HELLO from the node');
+    const hello = this.find('HELLO');
+    if (hello === undefined) return;
+    this.send('HELLO', { version: PROTOCOL_VERSION, network: 'public', chainId: CHAIN, genesisHash: GENESIS, nodeId: keys.publicKey, listen: [], height: 0, tip: TIP, challenge: '00'.repeat(32), agent: 'raw' });
+    const sig = sign(keys, handshakeDigest(hello.payload.challenge as string, CHAIN, GENESIS, keys.publicKey));
+    this.send('HELLO_ACK', { signature: sig.toString('hex') });
+    await until(() => this.find('HELLO_ACK') !== undefined || this.find('DISCONNECT') !== undefined || this.closed, 'HELLO_ACK from the node');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

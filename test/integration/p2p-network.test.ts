@@ -5,16 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { generateKeyPair, sign, type KeyPair } from '../../src/crypto/index.ts';
-import { networkFactory, until, sleep, addr, linked, CHAIN, GENESIS, TIP } from '../helpers/p2p.ts';
-import {
-  handshakeDigest,
-  memoryPersistence,
-  P2PNetwork,
-  PROTOCOL_VERSION,
-  type PayloadOf,
-} from '../../src/p2p/index.ts';
+import { generateKeyPair } from '../../src/crypto/index.ts';
+import { networkFactory, until, sleep, addr, linked, RawTcpPeer } from '../helpers/p2p.ts';
+import { memoryPersistence, P2PNetwork, type PayloadOf } from '../../src/p2p/index.ts';
 
 const WAIT_MS = 15_000;
 
@@ -132,67 +125,12 @@ describe('links', () => {
   });
 });
 
-/** A hand-driven TCP client: does the handshake line by line, then writes whatever the test wants. */
-class RawClient {
-  readonly socket: net.Socket;
-  readonly lines: { type: string; payload: Record<string, unknown> }[] = [];
-  closed = false;
-  private buf = '';
-
-  constructor(address: string) {
-    const [host, port] = address.replace('tcp://', '').split(':') as [string, string];
-    this.socket = net.connect({ host, port: Number(port) });
-    this.socket.on('error', () => {});
-    this.socket.on('close', () => (this.closed = true));
-    this.socket.on('data', (d) => {
-      this.buf += d.toString('utf8');
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.lines.push(JSON.parse(line) as { type: string; payload: Record<string, unknown> });
-        } catch {
-          /* not ours to judge */
-        }
-      }
-    });
-  }
-
-  write(s: string): void {
-    if (!this.closed) this.socket.write(s);
-  }
-
-  send(type: string, payload: unknown): void {
-    this.write(JSON.stringify({ type, payload }) + '\n');
-  }
-
-  find(type: string): { type: string; payload: Record<string, unknown> } | undefined {
-    return this.lines.find((l) => l.type === type);
-  }
-
-  /** Completes the handshake as `keys`; returns once the node's HELLO_ACK arrived (or it disconnected). */
-  async handshake(keys: KeyPair): Promise<void> {
-    await until(() => this.find('HELLO') !== undefined || this.closed, 'HELLO from the node');
-    const hello = this.find('HELLO');
-    if (hello === undefined) return;
-    this.send('HELLO', { version: PROTOCOL_VERSION, network: 'public', chainId: CHAIN, genesisHash: GENESIS, nodeId: keys.publicKey, listen: [], height: 0, tip: TIP, challenge: '00'.repeat(32), agent: 'raw' });
-    const sig = sign(keys, handshakeDigest(hello.payload.challenge as string, CHAIN, GENESIS, keys.publicKey));
-    this.send('HELLO_ACK', { signature: sig.toString('hex') });
-    await until(() => this.find('HELLO_ACK') !== undefined || this.find('DISCONNECT') !== undefined || this.closed, 'HELLO_ACK from the node');
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
 describe('bans', () => {
   test('a peer sending garbage is banned by id and host; refused while banned; the ban survives a restart', async () => {
     const store = memoryPersistence();
     const a = await node({ banPersistence: store, banLoopback: true, wsPort: undefined });
     const bad = generateKeyPair();
-    const raw = new RawClient(addr(a, 'tcp'));
+    const raw = new RawTcpPeer(addr(a, 'tcp'));
     await raw.handshake(bad);
     assert.ok(raw.find('HELLO_ACK'), 'handshake completed');
     await until(() => a.peerIds().includes(bad.publicKey), 'the raw peer registered');
@@ -208,7 +146,7 @@ describe('bans', () => {
     assert.ok(a.bans.get('host', '127.0.0.1'));
 
     // Refused while banned: the host ban answers before any handshake.
-    const again = new RawClient(addr(a, 'tcp'));
+    const again = new RawTcpPeer(addr(a, 'tcp'));
     await until(() => again.closed, 'refusal');
     assert.equal(again.find('DISCONNECT')?.payload.reason, 'banned');
     assert.equal(again.find('HELLO'), undefined);
@@ -218,13 +156,13 @@ describe('bans', () => {
     const saved = store.value as { bans: { kind: string; value: string }[] };
     assert.ok(saved.bans.some((b) => b.kind === 'node' && b.value === bad.publicKey));
     const a2 = await node({ banPersistence: store, wsPort: undefined });
-    const retry = new RawClient(addr(a2, 'tcp'));
+    const retry = new RawTcpPeer(addr(a2, 'tcp'));
     await retry.handshake(bad);
     await until(() => retry.closed, 'refusal after restart');
     assert.equal(retry.find('DISCONNECT')?.payload.reason, 'banned');
     assert.equal(a2.peerIds().length, 0);
     // Someone else from the same (loopback) host is still welcome.
-    const good = new RawClient(addr(a2, 'tcp'));
+    const good = new RawTcpPeer(addr(a2, 'tcp'));
     await good.handshake(generateKeyPair());
     assert.ok(good.find('HELLO_ACK'));
     good.destroy();

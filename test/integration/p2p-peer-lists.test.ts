@@ -8,10 +8,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { generateKeyPair, sign, type KeyPair } from '../../src/crypto/index.ts';
-import { networkFactory, until, sleep, addr, CHAIN, GENESIS, TIP } from '../helpers/p2p.ts';
-import { handshakeDigest, P2PNetwork, PROTOCOL_VERSION, type PeerLinks } from '../../src/p2p/index.ts';
+import { generateKeyPair } from '../../src/crypto/index.ts';
+import { networkFactory, until, sleep, addr, RawTcpPeer } from '../helpers/p2p.ts';
+import { P2PNetwork, type PeerLinks } from '../../src/p2p/index.ts';
 
 const H = (c: string): string => c.repeat(64);
 
@@ -26,57 +25,6 @@ const node = networkFactory({
 
 const reportOf = (n: P2PNetwork, by: P2PNetwork | string): PeerLinks | undefined => n.peerLinks().find((r) => r.id === (typeof by === 'string' ? by : by.nodeId));
 const idsIn = (r: PeerLinks | undefined): string[] => (r?.peers ?? []).map((p) => p.id).sort();
-
-/** A hand-driven TCP peer: does the handshake line by line, then sends whatever the test wants. */
-class RawPeer {
-  readonly socket: net.Socket;
-  readonly lines: { type: string; payload: Record<string, unknown> }[] = [];
-  closed = false;
-  private buf = '';
-
-  constructor(address: string) {
-    const [host, port] = address.replace('tcp://', '').split(':') as [string, string];
-    this.socket = net.connect({ host, port: Number(port) });
-    this.socket.on('error', () => {});
-    this.socket.on('close', () => (this.closed = true));
-    this.socket.on('data', (d) => {
-      this.buf += d.toString('utf8');
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.lines.push(JSON.parse(line) as { type: string; payload: Record<string, unknown> });
-        } catch {
-          /* not ours to judge */
-        }
-      }
-    });
-  }
-
-  send(type: string, payload: unknown): void {
-    if (!this.closed) this.socket.write(JSON.stringify({ type, payload }) + '\n');
-  }
-
-  count(type: string): number {
-    return this.lines.filter((l) => l.type === type).length;
-  }
-
-  /** Completes the handshake as `keys`; returns once the node's HELLO_ACK arrived. */
-  async handshake(keys: KeyPair): Promise<void> {
-    await until(() => this.count('HELLO') > 0 || this.closed, 'HELLO from the node');
-    const hello = this.lines.find((l) => l.type === 'HELLO')!;
-    this.send('HELLO', { version: PROTOCOL_VERSION, network: 'public', chainId: CHAIN, genesisHash: GENESIS, nodeId: keys.publicKey, listen: [], height: 0, tip: TIP, challenge: '00'.repeat(32), agent: 'raw' });
-    const sig = sign(keys, handshakeDigest(hello.payload.challenge as string, CHAIN, GENESIS, keys.publicKey));
-    this.send('HELLO_ACK', { signature: sig.toString('hex') });
-    await until(() => this.count('HELLO_ACK') > 0 || this.closed, 'HELLO_ACK from the node');
-    assert.equal(this.closed, false, 'the node accepted the handshake');
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 describe('peer lists', () => {
   test('three nodes in a line learn each other\'s links with round trips, and forget an ended one', async () => {
@@ -106,9 +54,10 @@ describe('peer lists', () => {
   test('a peer\'s list is cleaned, and a list nobody asked for is ignored', async () => {
     const n = await node({ wsPort: undefined });
     const keys = generateKeyPair();
-    const raw = new RawPeer(addr(n, 'tcp'));
+    const raw = new RawTcpPeer(addr(n, 'tcp'));
     try {
       await raw.handshake(keys);
+      assert.ok(raw.find('HELLO_ACK') !== undefined && !raw.closed, 'the node accepted the handshake');
       await until(() => raw.count('GET_PEERS') === 1, 'the node to ask the new peer for its links');
       raw.send('PEERS', { peers: [{ id: n.nodeId, rttMs: 1 }, { id: keys.publicKey }, { id: H('1') }, { id: H('1'), rttMs: 3 }, { id: H('2'), rttMs: 2.5 }] });
       await until(() => reportOf(n, keys.publicKey) !== undefined, 'the answer to be kept');
@@ -129,9 +78,10 @@ describe('peer lists', () => {
     const other = await node();
     assert.equal((await other.connect(addr(n, 'tcp'))).ok, true);
     const keys = generateKeyPair();
-    const raw = new RawPeer(addr(n, 'tcp'));
+    const raw = new RawTcpPeer(addr(n, 'tcp'));
     try {
       await raw.handshake(keys);
+      assert.ok(raw.find('HELLO_ACK') !== undefined && !raw.closed, 'the node accepted the handshake');
       for (let i = 0; i < 20; i++) raw.send('GET_PEERS', {});
       await until(() => raw.count('PEERS') >= 1, 'an answer');
       await sleep(300);
@@ -149,9 +99,10 @@ describe('peer lists', () => {
 
   test('a peer that never answers (an older node) is asked once, not every interval', async () => {
     const n = await node({ wsPort: undefined, peerListIntervalMs: 100 });
-    const raw = new RawPeer(addr(n, 'tcp'));
+    const raw = new RawTcpPeer(addr(n, 'tcp'));
     try {
       await raw.handshake(generateKeyPair());
+      assert.ok(raw.find('HELLO_ACK') !== undefined && !raw.closed, 'the node accepted the handshake');
       await until(() => raw.count('GET_PEERS') === 1, 'the first ask');
       await sleep(800);
       assert.equal(raw.count('GET_PEERS'), 1, 'an unknown type costs the asker points at an older node: ask it once only');
