@@ -31,7 +31,9 @@ export async function run(): Promise<void> {
   await initNetwork(parseInitFlags({ network: 'public', out: join(dir, 'net'), nodes: String(NODES), initialZeroBits: '4', blockTimeMs: '1000' }), Date.now());
   // BENCH_PROF=DIR writes a CPU profile of node 2 there (open it in Chrome's DevTools).
   const prof = process.env.BENCH_PROF;
-  const execArgv = prof === undefined ? undefined : { node2: ['--cpu-prof', `--cpu-prof-dir=${prof}`] };
+  // BENCH_NODE_ARGS adds node flags to every node (e.g. --perf-basic-prof, for Linux perf).
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const execArgv = Object.fromEntries(Array.from({ length: NODES }, (_, i) => `node${i + 1}`).map((n) => [n, [...extra, ...(prof !== undefined && n === 'node2' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])]]));
   const net = await Testnet.start({ dir: join(dir, 'net'), basePort: 17000, miners: [], topology: 'none', logLevel: 'error', readyTimeoutMs: 120_000, execArgv });
   const sockets: WebSocket[] = [];
   try {
