@@ -96,7 +96,7 @@ function unsignedJson(tx: Tx | UnsignedTx): Record<string, unknown> {
 
 // Transactions are immutable values; their canonical form and id are computed
 // once per object (admission, block checks and gossip all ask for them).
-const txMeta = new WeakMap<object, { canon: string; id?: Buffer }>();
+const txMeta = new WeakMap<object, TxMeta>();
 
 /**
  * The canonical JSON of a transfer's unsigned fields, written out directly in
@@ -113,7 +113,15 @@ function transferCanon(tx: Tx | UnsignedTx): string | undefined {
   return `{"amount":"${amount}","chainId":${JSON.stringify(chainId)},"fee":"${fee}","from":${JSON.stringify(from)},"kind":"transfer","nonce":${nonce},"to":${JSON.stringify(to)}}`;
 }
 
-function meta(tx: Tx | UnsignedTx): { canon: string; id?: Buffer } {
+/** What is derived once per transaction object (objects are immutable once built). */
+interface TxMeta {
+  canon: string;
+  id?: Buffer;
+  idHex?: Hash;
+  size?: number;
+}
+
+function meta(tx: Tx | UnsignedTx): TxMeta {
   let m = txMeta.get(tx);
   if (m === undefined) {
     m = { canon: transferCanon(tx) ?? canonicalJson(unsignedJson(tx)) };
@@ -135,7 +143,12 @@ export function txIdBytes(tx: Tx | UnsignedTx): Buffer {
 
 /** The transaction id as hex. The signature signs exactly these 32 bytes. */
 export function txId(tx: Tx | UnsignedTx): Hash {
-  return toHex(txIdBytes(tx));
+  const m = meta(tx);
+  if (m.idHex === undefined) {
+    if (m.id === undefined) m.id = taggedHash(TAG.tx, Buffer.from(m.canon, 'utf8'));
+    m.idHex = toHex(m.id);
+  }
+  return m.idHex;
 }
 
 /** Signs an unsigned transaction with the sender's keys. */
@@ -157,8 +170,12 @@ export function txSender(tx: SignedTx): Address {
 
 /** Size in bytes of the canonical JSON form: the unit of block size limits. */
 export function txSize(tx: Tx): number {
-  const unsigned = Buffer.byteLength(meta(tx).canon, 'utf8');
-  return tx.kind === 'coinbase' || tx.kind === 'evidence' ? unsigned : unsigned + SIG_FIELD_BYTES;
+  const m = meta(tx);
+  if (m.size === undefined) {
+    const unsigned = Buffer.byteLength(m.canon, 'utf8');
+    m.size = tx.kind === 'coinbase' || tx.kind === 'evidence' ? unsigned : unsigned + SIG_FIELD_BYTES;
+  }
+  return m.size;
 }
 
 /** Limits a transaction must respect; a subset of ChainParams. */
