@@ -51,10 +51,28 @@ export function isWellFormedVote(v: unknown): v is Vote {
   );
 }
 
+// A consensus signature reaches a node several times: relayed by each peer,
+// checked by the engine and by its state machine, then again inside the
+// commit certificate of the block it decided. Each (signer, message,
+// signature) that passed is remembered, so it costs one Ed25519 check.
+const VERIFIED_MAX = 4096;
+const verifiedSigs = new Map<string, string>();
+
+/** True if `signatureHex` is the signer's signature of the 32-byte digest (never throws); a triple that passed before is not checked again. */
+export function verifyDigestSignature(signer: PublicKeyHex, digest: Buffer, signatureHex: string): boolean {
+  if (!isHex(signatureHex, 64)) return false;
+  const what = signer + toHex(digest);
+  if (verifiedSigs.get(signatureHex) === what) return true;
+  if (!verify(signer, digest, fromHex(signatureHex))) return false;
+  verifiedSigs.set(signatureHex, what);
+  if (verifiedSigs.size > VERIFIED_MAX) verifiedSigs.delete(verifiedSigs.keys().next().value!);
+  return true;
+}
+
 /** True if the vote is well formed and signed by its validator for chainId; never throws. */
 export function verifyVote(v: unknown, chainId: string): v is Vote {
   if (!isWellFormedVote(v)) return false;
-  return verify(v.validator, voteSigningBytes(v, chainId), fromHex(v.signature));
+  return verifyDigestSignature(v.validator, voteSigningBytes(v, chainId), v.signature);
 }
 
 /** The vote with exactly its own fields (no extra keys from untrusted JSON). */

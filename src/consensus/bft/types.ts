@@ -1,6 +1,6 @@
 /** BFT messages (proposals, votes, commit certificates) and their signatures. */
-import { canonicalBytes, isWellFormedVote, signVote, verifyVote, VOTE_TAG, voteSigningBytes, type UnsignedVote, type Vote, type VoteType } from '../../core/index.ts';
-import { fromHex, isHex, isPublicKeyHex, sign, taggedHash, toHex, verify, type Hash, type KeyPair, type PublicKeyHex } from '../../crypto/index.ts';
+import { canonicalBytes, isWellFormedVote, signVote, verifyDigestSignature, verifyVote, VOTE_TAG, voteSigningBytes, type UnsignedVote, type Vote, type VoteType } from '../../core/index.ts';
+import { isHex, isPublicKeyHex, sign, taggedHash, toHex, type Hash, type KeyPair, type PublicKeyHex } from '../../crypto/index.ts';
 import type { ValidatorSet } from './validators.ts';
 
 // Votes are defined in core (blocks carry them); re-exported so consensus code has one import.
@@ -73,7 +73,7 @@ export function isWellFormedProposal(p: unknown): p is Proposal {
 /** True if the proposal is well formed and signed by its proposer for chainId; never throws. */
 export function verifyProposal(p: unknown, chainId: string): p is Proposal {
   if (!isWellFormedProposal(p)) return false;
-  return verify(p.proposer, proposalSigningBytes(p, chainId), fromHex(p.signature));
+  return verifyDigestSignature(p.proposer, proposalSigningBytes(p, chainId), p.signature);
 }
 
 export type CommitCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -103,7 +103,7 @@ export function verifyCommit(
     if (seen.has(s.validator)) return fail(`${s.validator} signed twice`);
     seen.add(s.validator);
     const vote: UnsignedVote = { type: 'precommit', height: cert.height, round: cert.round, blockHash: cert.blockHash, validator: s.validator };
-    if (!verify(s.validator, voteSigningBytes(vote, chainId), fromHex(s.signature))) return fail(`bad signature by ${s.validator}`);
+    if (!verifyDigestSignature(s.validator, voteSigningBytes(vote, chainId), s.signature)) return fail(`bad signature by ${s.validator}`);
   }
   if (seen.size < validators.quorum) return fail(`${seen.size} of ${validators.size} signatures; more than 2/3 (${validators.quorum}) needed`);
   return { ok: true };
