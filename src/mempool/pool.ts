@@ -118,6 +118,7 @@ export class Mempool {
   private readonly bySender = new Map<Address, Map<number, PoolEntry>>();
   /** What each sender's queue spends in all (amounts and fees). */
   private readonly spending = new Map<Address, bigint>();
+  private governCount = 0;
   /** Signatures checked on this node (see MempoolOptions.verified). */
   readonly verified: VerifiedTxCache;
 
@@ -128,6 +129,11 @@ export class Mempool {
   /** Number of pending transactions. */
   get size(): number {
     return this.byId.size;
+  }
+
+  /** True if a governance transaction is pending (its validity depends on more than its sender's account). */
+  get hasGovernance(): boolean {
+    return this.governCount > 0;
   }
 
   /** A pending transaction by id. */
@@ -263,14 +269,18 @@ export class Mempool {
   }
 
   /**
-   * Re-checks every pending transaction against a new state (after a block
-   * or a reorganisation): drops used nonces, expired entries, and queues the
-   * sender can no longer pay for. Returns what was dropped and why.
+   * Re-checks pending transactions against a new state (after a block or a
+   * reorganisation): drops used nonces, expired entries, and queues the
+   * sender can no longer pay for. Returns what was dropped and why. `only`
+   * limits the pass to those senders' queues (the caller vouches that no
+   * other account changed in a way that can invalidate a pending transaction).
    */
-  revalidate(state: State): { entry: PoolEntry; reason: RemovalReason }[] {
+  revalidate(state: State, only?: ReadonlySet<Address>): { entry: PoolEntry; reason: RemovalReason }[] {
     const dropped: { entry: PoolEntry; reason: RemovalReason }[] = [];
     const now = this.opts.now();
-    for (const [sender, queue] of [...this.bySender]) {
+    const senders = only === undefined ? [...this.bySender.keys()] : [...only].filter((a) => this.bySender.has(a));
+    for (const sender of senders) {
+      const queue = this.bySender.get(sender)!;
       const acct = state.account(sender);
       let spend = 0n;
       for (const nonce of [...queue.keys()].sort((a, b) => a - b)) {
@@ -308,6 +318,7 @@ export class Mempool {
 
   private insert(e: PoolEntry): void {
     this.byId.set(e.id, e);
+    if (e.tx.kind === 'govern') this.governCount++;
     let q = this.bySender.get(e.sender);
     if (q === undefined) {
       q = new Map();
@@ -318,7 +329,7 @@ export class Mempool {
   }
 
   private delete(e: PoolEntry): void {
-    this.byId.delete(e.id);
+    if (this.byId.delete(e.id) && e.tx.kind === 'govern') this.governCount--;
     const q = this.bySender.get(e.sender);
     if (q !== undefined) {
       q.delete(e.tx.nonce);

@@ -55,6 +55,9 @@ export interface NodeEvents {
  */
 export const MAX_PROPOSAL_TXS = 2000;
 
+/** Longest gap between full passes over the mempool (expiry, governance). */
+const FULL_REVALIDATE_MS = 1000;
+
 /** Evidence kept for proposals at most; more is dropped oldest first. */
 const MAX_PENDING_EVIDENCE = 256;
 
@@ -110,6 +113,9 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
   private continuous: boolean;
   private stopped = false;
+  /** Senders whose accounts blocks changed since the last mempool pass; 'all' after anything wider. */
+  private touched: Set<Address> | 'all' = 'all';
+  private lastFullRevalidate = 0;
 
   private constructor(
     private readonly opts: NodeOptions,
@@ -285,9 +291,11 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
       for (const tx of block.txs) if (tx.kind === 'evidence') this.evidence.delete(txId(tx));
       const ids = block.txs.map(txId);
       this.mempool.removeIds(ids);
+      this.noteTouched(block.txs);
       this.emit('block', { hash, height: block.header.height, txs: block.txs.length, timestamp: block.header.timestamp, minedHere: false });
     });
     this.chain.on('reorg', ({ fork, disconnected, connected }) => {
+      this.touched = 'all';
       const state = this.chain.state;
       const back: SignedTx[] = Chain.droppedTxs(disconnected);
       for (const tx of back) {
@@ -298,13 +306,38 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
       this.emit('reorg', { fork, disconnected: disconnected.map((b) => blockHash(b.header)), connected: connected.map((b) => blockHash(b.header)) });
     });
     this.chain.on('tip', () => {
-      for (const d of this.mempool.revalidate(this.chain.state)) this.emit('txRemoved', { id: d.entry.id, reason: d.reason });
+      // A full pass (expiry, governance) at most once a second; in between,
+      // only the queues of senders the new blocks charged can have gone bad:
+      // a pool of thousands is not re-checked for every block.
+      // Pending governance depends on proposals and sets that change at later
+      // heights too (activation): while any is pending, every pass is full.
+      const now = this.now();
+      const full = this.touched === 'all' || this.mempool.hasGovernance || now - this.lastFullRevalidate >= FULL_REVALIDATE_MS;
+      if (full) this.lastFullRevalidate = now;
+      const dropped = this.mempool.revalidate(this.chain.state, full ? undefined : (this.touched as Set<Address>));
+      this.touched = new Set();
+      for (const d of dropped) this.emit('txRemoved', { id: d.entry.id, reason: d.reason });
       this.retemplate();
     });
     this.chain.on('invalid', ({ hash, error, from }) => {
       this.opts.log.warn({ hash, code: error.code, from }, `invalid block: ${error.message}`);
       this.emit('invalidBlock', { hash, code: error.code, message: error.message, from });
     });
+  }
+
+  /** Records whose pending transactions a connected block's transactions can invalidate. */
+  private noteTouched(txs: readonly Tx[]): void {
+    if (this.touched === 'all') return;
+    for (const tx of txs) {
+      // Transfers and records only charge their sender (a credit never
+      // invalidates); governance and evidence can change membership, validators
+      // and proposals: re-check everyone.
+      if (tx.kind === 'transfer' || tx.kind === 'record') this.touched.add(addressFromPublicKey(tx.from));
+      else if (tx.kind !== 'coinbase') {
+        this.touched = 'all';
+        return;
+      }
+    }
   }
 
   private wantsMining(): boolean {
