@@ -2,12 +2,13 @@ import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
 import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
 import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
-import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
+import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, verifyProposal, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
-import { Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type Persistence } from '../p2p/index.ts';
+import { Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type PayloadOf, type Persistence } from '../p2p/index.ts';
 import { LevelStore, type Store } from '../storage/index.ts';
 import type { Logger } from './logger.ts';
 import { PeerchainNode } from './node.ts';
+import { ProposalCodec } from './proposal-codec.ts';
 
 /** Everything one running node needs. */
 export interface RuntimeOptions {
@@ -126,6 +127,8 @@ export class NodeRuntime {
     readonly gossip: Gossip,
     readonly sync: Synchronizer,
     private readonly opts: RuntimeOptions,
+    /** Transactions gossip parsed from received bodies, by body object. */
+    private readonly parsedTxs: WeakMap<object, Tx>,
   ) {}
 
   /** Opens everything and starts listening, dialing, syncing and (if asked) mining. */
@@ -200,7 +203,7 @@ export class NodeRuntime {
       penalize: (peer, points, reason) => net.penalize(peer, points, reason),
     };
     const sync = new Synchronizer(node.chain, syncNet, { now: opts.now ?? Date.now });
-    rt = new NodeRuntime(node, net, gossip, sync, opts);
+    rt = new NodeRuntime(node, net, gossip, sync, opts, parsedTxs);
     rt.wire(store);
     if (opts.faultControl === true && opts.faults !== undefined) net.setFaults(opts.faults);
     try {
@@ -259,11 +262,18 @@ export class NodeRuntime {
     const { wal, contents } = Wal.open(join(opts.dataDir, 'consensus', 'wal.ndjson'));
     if (contents.skipped > 0) opts.log.warn({ skipped: contents.skipped }, 'WAL: ignored lines that did not parse (a torn last write)');
     this.wal = wal;
-    const toJson = (m: BftWire): { type: 'BFT_PROPOSAL'; payload: { proposal: Record<string, unknown>; block: Record<string, unknown> } } | { type: 'BFT_VOTE'; payload: { vote: Record<string, unknown> } } =>
-      m.kind === 'proposal'
-        ? { type: 'BFT_PROPOSAL', payload: { proposal: { ...m.proposal }, block: blockToJson(m.block) as unknown as Record<string, unknown> } }
-        : { type: 'BFT_VOTE', payload: { vote: { ...m.vote } } };
     const validators = () => validatorSetFor(node.chain.state, opts.genesis);
+    const proposals = new ProposalCodec(node, gossip, opts.genesis, (body) => this.parsedTxs.get(body));
+    // A proposal goes compact to peers that speak protocol 2 and whole to older
+    // ones; each form is encoded once however many peers get it.
+    const sendProposal = (peers: readonly string[], m: Extract<BftWire, { kind: 'proposal' }>): void => {
+      let compact: PayloadOf<'BFT_PROPOSAL'> | undefined;
+      let whole: PayloadOf<'BFT_PROPOSAL'> | undefined;
+      for (const peer of peers) {
+        if ((net.peerVersion(peer) ?? 1) >= 2) net.send(peer, 'BFT_PROPOSAL', (compact ??= proposals.compact(m.proposal, m.block)));
+        else net.send(peer, 'BFT_PROPOSAL', (whole ??= ProposalCodec.whole(m.proposal, m.block)));
+      }
+    };
     this.bft = new BftEngine(
       {
         chainId: opts.genesis.chainId,
@@ -282,14 +292,12 @@ export class NodeRuntime {
           else if (r.status === 'invalid') opts.log.error({ hash: r.hash, code: r.error.code }, `own commit refused: ${r.error.message}`);
         },
         broadcast: (m, except) => {
-          const w = toJson(m);
-          if (w.type === 'BFT_PROPOSAL') net.broadcast('BFT_PROPOSAL', w.payload, except);
-          else net.broadcast('BFT_VOTE', w.payload, except);
+          if (m.kind === 'proposal') sendProposal(net.peerIds().filter((id) => id !== except), m);
+          else net.broadcast('BFT_VOTE', { vote: { ...m.vote } }, except);
         },
         sendTo: (peer, m) => {
-          const w = toJson(m);
-          if (w.type === 'BFT_PROPOSAL') net.send(peer, 'BFT_PROPOSAL', w.payload);
-          else net.send(peer, 'BFT_VOTE', w.payload);
+          if (m.kind === 'proposal') sendProposal([peer], m);
+          else net.send(peer, 'BFT_VOTE', { vote: { ...m.vote } });
         },
         validatorPeers: () => {
           const set = validators();
@@ -310,9 +318,23 @@ export class NodeRuntime {
     net.on('BFT_PROPOSAL', (p, from) => {
       // A copy of a proposal already handled: do not decode its block again.
       if (engine.seenProposal(p.proposal, from)) return;
-      const b = blockFromJson(p.block, opts.genesis.params);
-      if (!b.ok || !isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
-      if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.value }, from)) net.penalize(from, 20, 'invalid BFT proposal');
+      if (!isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
+      const b = proposals.decode(p);
+      if (b.status === 'malformed') return net.penalize(from, 20, `malformed BFT proposal: ${b.message}`);
+      if (b.status === 'missing') {
+        // Bodies this node never received: ask the sender for the proposal
+        // whole, once per sender, and only for a signed proposal of this height.
+        const { proposal } = p;
+        if (proposal.height === engine.height && verifyProposal(proposal, opts.genesis.chainId) && proposals.shouldAsk(proposal.blockHash, from)) {
+          net.send(from, 'BFT_GET_PROPOSAL', { blockHash: proposal.blockHash });
+        }
+        return;
+      }
+      if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.block }, from)) net.penalize(from, 20, 'invalid BFT proposal');
+    });
+    net.on('BFT_GET_PROPOSAL', (p, from) => {
+      const held = engine.heldProposal(p.blockHash);
+      if (held !== undefined) net.send(from, 'BFT_PROPOSAL', ProposalCodec.whole(held.proposal, held.block));
     });
     net.on('EVIDENCE', (p, from) => {
       // Checked against the current set: evidence from an old height with another set is dropped, not punished.

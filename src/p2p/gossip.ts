@@ -113,6 +113,8 @@ export class Gossip {
   private pushSkip = new Map<string, Set<string>>();
   private txQueue: (QueuedTx | undefined)[] = [];
   private txHead = 0;
+  /** The bodies in txQueue by id, for readers that need one before its turn (a compact proposal). */
+  private readonly queuedById = new Map<string, Record<string, unknown>>();
   private txDrainScheduled = false;
   private stopped = false;
   private readonly clock: Clock;
@@ -157,6 +159,12 @@ export class Gossip {
     this.inFlight.clear();
     this.txQueue = [];
     this.txHead = 0;
+    this.queuedById.clear();
+  }
+
+  /** The body of a transaction received and waiting for acceptance, if any. */
+  queuedTx(id: string): Record<string, unknown> | undefined {
+    return this.queuedById.get(id);
   }
 
   /** Makes known an item this node accepted on its own (a mined block, a submitted tx) to every peer: pushed whole if small, else by INV. */
@@ -285,6 +293,7 @@ export class Gossip {
     this.seen.add(k);
     if (kind === 'tx' && this.txQueue.length - this.txHead < MAX_QUEUED_TXS) {
       this.txQueue.push({ id, body, from });
+      this.queuedById.set(id, body);
       if (!this.txDrainScheduled) {
         this.txDrainScheduled = true;
         setImmediate(() => this.drainTxs());
@@ -302,6 +311,7 @@ export class Gossip {
     while (this.txHead < this.txQueue.length) {
       const t = this.txQueue[this.txHead]!;
       this.txQueue[this.txHead++] = undefined;
+      this.queuedById.delete(t.id);
       void this.acceptBody('tx', t.id, t.body, t.from);
       if (performance.now() >= until) break;
     }

@@ -1,5 +1,5 @@
 /**
- * Wire messages of protocol version 1: the `{type, payload}` envelope and a
+ * Wire messages of protocol version 2: the `{type, payload}` envelope and a
  * strict schema per type. Block and transaction bodies stay opaque JSON here;
  * the chain layer validates them with core's txFromJson/blockFromJson.
  */
@@ -7,8 +7,12 @@ import { z } from 'zod';
 import { CHAIN_ID_RE } from '../core/index.ts';
 import { addressError, MAX_ADDRESS_LENGTH } from './address.ts';
 
-/** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this code speaks. 2 added compact BFT proposals
+ * (BFT_PROPOSAL with `compact`, and BFT_GET_PROPOSAL); a version-1 peer is
+ * still sent whole proposals.
+ */
+export const PROTOCOL_VERSION = 2;
 /** The oldest protocol version this code still accepts. */
 export const MIN_PROTOCOL_VERSION = 1;
 
@@ -22,6 +26,8 @@ export const LIMITS = {
   blocksPerMessage: 128,
   /** Transactions in one TXS answer. */
   txsPerMessage: 1000,
+  /** Entries (ids or bodies) in one compact proposal. */
+  proposalTxs: 20_000,
   agent: 128,
   reasonMessage: 512,
   /** Largest HELLO memberCert, as JSON text. */
@@ -91,6 +97,18 @@ const opaqueObject = z.custom<Record<string, unknown>>(
 
 const ids = (max: number) => z.array(hash).max(max);
 
+const HASH_RE = /^[0-9a-f]{64}$/;
+// A compact proposal's transactions: ids the receiver should hold, or bodies.
+// Checked in one loop: thousands of entries through a zod union cost
+// milliseconds per proposal.
+const compactTxs = z.custom<(string | Record<string, unknown>)[]>(
+  (v) =>
+    Array.isArray(v) &&
+    v.length <= LIMITS.proposalTxs &&
+    v.every((t) => (typeof t === 'string' ? HASH_RE.test(t) : typeof t === 'object' && t !== null && !Array.isArray(t) && jsonDepthWithin(t, LIMITS.opaqueDepth))),
+  `must be a list of at most ${LIMITS.proposalTxs} transaction ids (64 lowercase hex) or transaction objects`,
+);
+
 // The membership credential in HELLO: opaque here (the membership hook judges it), but bounded.
 const memberCert = z.custom<Record<string, unknown>>(
   (v) => {
@@ -152,7 +170,14 @@ export const payloadSchemas = {
   GET_BLOCKS: z.strictObject({ hashes: ids(LIMITS.blocksPerMessage) }),
   BLOCKS: z.strictObject({ blocks: z.array(opaqueObject).max(LIMITS.blocksPerMessage) }),
   // BFT consensus: the consensus layer checks the proposal, vote and block inside.
-  BFT_PROPOSAL: z.strictObject({ proposal: opaqueObject, block: opaqueObject }),
+  // A proposal carries its block whole (`block`) or, from version 2, compact:
+  // the header and, per transaction, its id (bodies the receiver already has
+  // from gossip) or its body. A receiver missing some asks BFT_GET_PROPOSAL.
+  BFT_PROPOSAL: z
+    .strictObject({ proposal: opaqueObject, block: opaqueObject.optional(), compact: z.strictObject({ header: opaqueObject, txs: compactTxs }).optional() })
+    .refine((p) => (p.block === undefined) !== (p.compact === undefined), 'must carry exactly one of block and compact'),
+  // Asks the sender of a compact proposal for it whole (answered by BFT_PROPOSAL with `block`).
+  BFT_GET_PROPOSAL: z.strictObject({ blockHash: hash }),
   BFT_VOTE: z.strictObject({ vote: opaqueObject }),
   EVIDENCE: z.strictObject({ evidence: opaqueObject }),
 } as const;

@@ -392,6 +392,11 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return [...this.links.keys()];
   }
 
+  /** The protocol version agreed with a connected peer (the lower of the two sides'), or undefined. */
+  peerVersion(id: string): number | undefined {
+    return this.links.get(id)?.peer.version;
+  }
+
   /** Sends a message to every peer (but one); returns how many accepted it. */
   broadcast<T extends MessageType>(type: T, payload: PayloadOf<T>, exceptPeerId?: string): number {
     let n = 0;

@@ -40,6 +40,8 @@ const valid: Record<MessageType, unknown> = {
   GET_BLOCKS: { hashes: [H('6')] },
   BLOCKS: { blocks: [{ header: {}, txs: [] }] },
   BFT_PROPOSAL: { proposal: { height: 1, round: 0 }, block: { header: {}, txs: [] } },
+  BFT_GET_PROPOSAL: { blockHash: H('c') },
+  // (the compact form of BFT_PROPOSAL is checked in its own test below)
   BFT_VOTE: { vote: { type: 'prevote', height: 1 } },
   EVIDENCE: { evidence: { voteA: {}, voteB: {} } },
 };
@@ -104,7 +106,18 @@ const invalid: Record<MessageType, unknown[]> = {
   HEADERS: [{ headers: [1] }, { headers: Array.from({ length: LIMITS.headers + 1 }, () => ({})) }],
   GET_BLOCKS: [{ hashes: Array.from({ length: LIMITS.blocksPerMessage + 1 }, () => H('1')) }],
   BLOCKS: [{ blocks: [null] }, { blocks: Array.from({ length: LIMITS.blocksPerMessage + 1 }, () => ({})) }],
-  BFT_PROPOSAL: [{ proposal: {} }, { proposal: 1, block: {} }, { proposal: {}, block: [] }],
+  BFT_PROPOSAL: [
+    { proposal: {} },
+    { proposal: 1, block: {} },
+    { proposal: {}, block: [] },
+    // Both forms at once, a short id, an array entry, too deep a body.
+    { proposal: {}, block: {}, compact: { header: {}, txs: [] } },
+    { proposal: {}, compact: { header: {}, txs: ['ab'] } },
+    { proposal: {}, compact: { header: {}, txs: [[]] } },
+    { proposal: {}, compact: { header: {}, txs: [JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40))] } },
+    { proposal: {}, compact: { header: {} } },
+  ],
+  BFT_GET_PROPOSAL: [{}, { blockHash: 'xyz' }, { blockHash: H('c'), extra: 1 }],
   BFT_VOTE: [{ vote: 'x' }, { vote: {}, extra: 1 }, {}],
   EVIDENCE: [{ evidence: null }, {}],
 };
@@ -129,7 +142,7 @@ describe('p2p message schemas', () => {
   }
 
   test('every type has accept and reject cases', () => {
-    assert.equal(MESSAGE_TYPES.length, 22);
+    assert.equal(MESSAGE_TYPES.length, 23);
     for (const t of MESSAGE_TYPES) assert.ok(invalid[t].length > 0, t);
   });
 
@@ -137,6 +150,11 @@ describe('p2p message schemas', () => {
     const peers = Array.from({ length: LIMITS.peers }, (_, i) => ({ id: i.toString(16).padStart(64, '0'), rttMs: i === 0 ? LIMITS.peerRttMs : i / 10 }));
     const r = parseMessage({ type: 'PEERS', payload: { peers } });
     assert.ok(r.ok, r.ok ? '' : r.error);
+  });
+
+  test('BFT_PROPOSAL compact form: ids and bodies mixed are accepted', () => {
+    const r = parseMessage({ type: 'BFT_PROPOSAL', payload: { proposal: { height: 1 }, compact: { header: { height: 1 }, txs: [H('a'), { kind: 'evidence' }, H('b')] } } });
+    assert.equal(r.ok, true);
   });
 
   test('envelope errors', () => {

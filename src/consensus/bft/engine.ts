@@ -109,6 +109,8 @@ export class BftEngine {
   private readonly timers = new Set<NodeJS.Timeout>();
   private waitTimer: NodeJS.Timeout | undefined;
   private blocks = new Map<Hash, Block>();
+  /** The signed proposal of each block in `blocks` that arrived or left with one (for BFT_GET_PROPOSAL). */
+  private proposalOf = new Map<Hash, Proposal>();
   private validity = new Map<Hash, boolean>();
   private future: { msg: BftWire; from?: string }[] = [];
   private readonly seen = new Set<string>();
@@ -175,6 +177,13 @@ export class BftEngine {
     return true;
   }
 
+  /** A proposal of the current height this node holds with its block (sent or received), for a peer that asks for it whole. */
+  heldProposal(blockHash: Hash): { proposal: Proposal; block: Block } | undefined {
+    const proposal = this.proposalOf.get(blockHash);
+    const block = this.blocks.get(blockHash);
+    return proposal === undefined || block === undefined || proposal.height !== this.heightV ? undefined : { proposal, block };
+  }
+
   /** Handles a consensus message from a peer; returns false if it was provably bad (the caller penalises). */
   onMessage(msg: BftWire, from: string): boolean {
     if (this.stopped) return true;
@@ -225,6 +234,7 @@ export class BftEngine {
     const m = this.machine!;
     if (msg.kind === 'proposal') {
       this.keepBlock(msg.block);
+      this.proposalOf.set(msg.proposal.blockHash, msg.proposal);
       const holders = this.holderSet(msg.proposal.blockHash);
       holders.add(msg.proposal.proposer);
       if (from !== undefined) holders.add(from);
@@ -250,6 +260,7 @@ export class BftEngine {
     this.holders = new Map();
     this.validity = new Map();
     for (const [hash, b] of this.blocks) if (b.header.height < h) this.blocks.delete(hash);
+    for (const hash of this.proposalOf.keys()) if (!this.blocks.has(hash)) this.proposalOf.delete(hash);
     this.votes = this.votes.filter((v) => v.height >= h);
     this.proposals = this.proposals.filter((p) => p.height >= h);
     this.wal?.prune(h - 1);
@@ -392,6 +403,7 @@ export class BftEngine {
   }
 
   private send(m: BftWire): void {
+    if (m.kind === 'proposal') this.proposalOf.set(m.proposal.blockHash, m.proposal);
     this.remember(m.kind === 'vote' ? m.vote.signature : m.proposal.signature);
     this.sent.push(m);
     this.host.broadcast(m);
