@@ -23,12 +23,12 @@ export type DecodedProposal =
   | { readonly status: 'missing'; readonly id: Hash }
   | { readonly status: 'malformed'; readonly message: string };
 
-// Proposals this node asked for whole, remembered so relayed copies do not ask again.
+// (proposal, peer) pairs this node asked for a whole proposal, so relayed copies do not ask again.
 const ASKED_MAX = 256;
 
 /** Encodes and decodes proposals against one node's mempool and gossip queue. */
 export class ProposalCodec {
-  private readonly asked = new Set<Hash>();
+  private readonly asked = new Set<string>();
 
   constructor(
     private readonly node: PeerchainNode,

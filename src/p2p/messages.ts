@@ -65,7 +65,8 @@ export const DISCONNECT_REASONS = [
 ] as const;
 export type KnownDisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
-const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 32 bytes of lowercase hex');
+const HASH_RE = /^[0-9a-f]{64}$/;
+const hash = z.string().regex(HASH_RE, 'must be 32 bytes of lowercase hex');
 const pubkey = hash;
 const u53 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const peerAddress = z
@@ -97,7 +98,6 @@ const opaqueObject = z.custom<Record<string, unknown>>(
 
 const ids = (max: number) => z.array(hash).max(max);
 
-const HASH_RE = /^[0-9a-f]{64}$/;
 // A compact proposal's transactions: ids the receiver should hold, or bodies.
 // Checked in one loop: thousands of entries through a zod union cost
 // milliseconds per proposal.

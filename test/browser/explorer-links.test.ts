@@ -20,7 +20,7 @@ import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
 import type { ControlLinksView } from '../../src/testnet/control.ts';
 import { CHROMIUM_ARGS, countIs, findChromium, watchErrors } from '../helpers/browser.ts';
-import { getJson, nodeStatus, waitFor } from '../helpers/http.ts';
+import { getJson, waitFor, peersOf } from '../helpers/http.ts';
 import { PORTS } from '../helpers/ports.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/explorer/', import.meta.url));
@@ -34,8 +34,6 @@ interface NetworkLite {
   peerReports: number;
   testnet?: { control: string };
 }
-
-const peersOf = async (url: string): Promise<number> => (await nodeStatus(url)).peers;
 
 describe('explorer: the peer graph\'s links', { timeout: 300_000 }, () => {
   let dir: string;

@@ -16,15 +16,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { initNetwork } from '../../src/cli/init-run.ts';
 import { parseInitFlags } from '../../src/cli/init-options.ts';
 import { Testnet } from '../../src/testnet/launcher.ts';
-import { getJson, nodeStatus, postJson, waitFor } from '../helpers/http.ts';
+import { getJson, postJson, waitFor, peersOf } from '../helpers/http.ts';
 import { findChromium } from '../helpers/browser.ts';
 import { PORTS } from '../helpers/ports.ts';
 
 const CHROMIUM = findChromium();
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/explorer/', import.meta.url));
 const UI_WAIT_MS = 30_000;
-
-const peersOf = async (url: string): Promise<number> => (await nodeStatus(url)).peers;
 
 describe('explorer: testnet controls in a browser', { timeout: 300_000 }, () => {
   let dir: string;

@@ -43,6 +43,11 @@ export async function nodeStatus(url: string): Promise<NodeStatus> {
 }
 
 /** Mines `blocks` blocks on a node through `POST /api/mine` and returns their hashes. */
+/** How many peers a node's API says it is linked to. */
+export async function peersOf(url: string): Promise<number> {
+  return (await nodeStatus(url)).peers;
+}
+
 export async function mineBlocks(url: string, blocks: number): Promise<string[]> {
   const r = await postJson<{ hashes: string[] }>(`${url}/api/mine`, { blocks }, 60_000);
   if (r.status !== 200) throw new Error(`POST /api/mine answered ${r.status}: ${JSON.stringify(r.body)}`);
