@@ -50,10 +50,17 @@ export function expectedBitsAfter(pow: PowParams, parent: IndexEntry, index: Blo
 export function powRules(genesis: Genesis): ChainRules {
   if (genesis.consensus.type !== 'pow') throw new Error('powRules: genesis is not PoW');
   const pow = genesis.consensus;
+  let lastBits = -1;
+  let lastWork = 0n;
   return {
     work(header) {
-      const t = decodeBits(header.bits);
-      return t === undefined ? 0n : workForTarget(t);
+      // Bits change only at a retarget: a run of headers shares one division.
+      if (header.bits !== lastBits) {
+        const t = decodeBits(header.bits);
+        lastWork = t === undefined ? 0n : workForTarget(t);
+        lastBits = header.bits;
+      }
+      return lastWork;
     },
     checkHeader(header, parent, index, now) {
       return headerInContext(genesis, header, parent, index, now, expectedBitsAfter(pow, parent, index));

@@ -76,38 +76,3 @@ function encodeValue(value: unknown, depth: number): string {
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
-
-/** Appends fixed-width big-endian integers and raw bytes into one buffer. */
-export class ByteWriter {
-  private readonly buf: Buffer;
-  private pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.alloc(size);
-  }
-  u8(n: number): this {
-    this.buf.writeUInt8(n, this.pos);
-    this.pos += 1;
-    return this;
-  }
-  u32(n: number): this {
-    this.buf.writeUInt32BE(n, this.pos);
-    this.pos += 4;
-    return this;
-  }
-  /** Writes a non-negative safe integer as 8 bytes big-endian. */
-  u64(n: number | bigint): this {
-    this.buf.writeBigUInt64BE(BigInt(n), this.pos);
-    this.pos += 8;
-    return this;
-  }
-  bytes(b: Uint8Array): this {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return this;
-  }
-  /** The written bytes; throws if fewer were written than allocated. */
-  finish(): Buffer {
-    if (this.pos !== this.buf.length) throw new EncodingError(`wrote ${this.pos} of ${this.buf.length} bytes`);
-    return this.buf;
-  }
-}

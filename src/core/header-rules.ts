@@ -1,6 +1,6 @@
-import { BLOCK_VERSION, headerHashBytes, NO_PROPOSER } from './block.ts';
+import { BLOCK_VERSION, blockHash, NO_PROPOSER } from './block.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
-import { decodeBits, meetsTarget } from './pow.ts';
+import { decodeBits } from './pow.ts';
 import type { BlockHeader, ConsensusParams, Hash } from './types.ts';
 
 /** Blocks whose timestamps form the median a new timestamp must exceed. */
@@ -57,6 +57,7 @@ export function checkHeader(h: BlockHeader, ctx: HeaderContext): Result<void> {
 export function checkProofOfWork(h: BlockHeader): Result<void> {
   const target = decodeBits(h.bits);
   if (target === undefined) return fail(ERR.BAD_TARGET, `bits 0x${h.bits.toString(16)} do not encode a valid target`);
-  if (!meetsTarget(headerHashBytes(h), target)) return fail(ERR.BAD_POW, 'block hash does not meet its target');
+  // The remembered hex hash: a header is hashed once however many checks ask.
+  if (BigInt('0x' + blockHash(h)) > target) return fail(ERR.BAD_POW, 'block hash does not meet its target');
   return ok(undefined);
 }

@@ -105,12 +105,21 @@ const txMeta = new WeakMap<object, TxMeta>();
  * (a missing or odd-typed field) takes the general path and its errors.
  */
 function transferCanon(tx: Tx | UnsignedTx): string | undefined {
+  if (tx.kind === 'coinbase') return coinbaseCanon(tx);
   if (tx.kind !== 'transfer') return undefined;
   const { amount, chainId, fee, from, nonce, to } = tx;
   if (typeof amount !== 'bigint' || typeof fee !== 'bigint' || amount < 0n || fee < 0n) return undefined;
   if (typeof chainId !== 'string' || typeof from !== 'string' || typeof to !== 'string') return undefined;
   if (!Number.isSafeInteger(nonce) || Object.is(nonce, -0)) return undefined;
   return `{"amount":"${amount}","chainId":${JSON.stringify(chainId)},"fee":"${fee}","from":${JSON.stringify(from)},"kind":"transfer","nonce":${nonce},"to":${JSON.stringify(to)}}`;
+}
+
+/** The same for a coinbase (amount, chainId, height, kind, to): one per block, so one per synced block. */
+function coinbaseCanon(tx: CoinbaseTx): string | undefined {
+  const { amount, chainId, height, to } = tx;
+  if (typeof amount !== 'bigint' || amount < 0n || typeof chainId !== 'string' || typeof to !== 'string') return undefined;
+  if (!Number.isSafeInteger(height) || Object.is(height, -0)) return undefined;
+  return `{"amount":"${amount}","chainId":${JSON.stringify(chainId)},"height":${height},"kind":"coinbase","to":${JSON.stringify(to)}}`;
 }
 
 /** What is derived once per transaction object (objects are immutable once built). */

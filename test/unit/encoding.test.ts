@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   addAmounts,
-  ByteWriter,
   canonicalBytes,
   canonicalJson,
   EncodingError,
@@ -195,15 +194,6 @@ describe('canonical JSON: properties', () => {
       }),
       { numRuns: 100 },
     );
-  });
-});
-
-describe('ByteWriter', () => {
-  test('writes big-endian fields and insists on the exact size', () => {
-    const b = new ByteWriter(1 + 4 + 8 + 2).u8(0xab).u32(0x01020304).u64(0x0102030405060708n).bytes(Buffer.from([9, 10])).finish();
-    assert.equal(b.toString('hex'), 'ab' + '01020304' + '0102030405060708' + '090a');
-    assert.throws(() => new ByteWriter(4).u8(1).finish(), EncodingError);
-    assert.equal(new ByteWriter(8).u64(Number.MAX_SAFE_INTEGER).finish().toString('hex'), '001fffffffffffff');
   });
 });
 
