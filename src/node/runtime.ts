@@ -4,7 +4,7 @@ import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/inde
 import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, verifyProposal, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
-import { Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type PayloadOf, type Persistence } from '../p2p/index.ts';
+import { EncodedPayload, Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type PayloadOf, type Persistence } from '../p2p/index.ts';
 import { LevelStore, type Store } from '../storage/index.ts';
 import type { Logger } from './logger.ts';
 import { PeerchainNode } from './node.ts';
@@ -433,26 +433,27 @@ export class NodeRuntime {
     net.on('GET_BLOCKS', (p, from) => {
       const prev = serving.get(from) ?? Promise.resolve();
       const next = prev.then(async () => {
-        const blocks: Record<string, unknown>[] = [];
+        // Stored blocks go out as the JSON text they were stored in (their wire form), not decoded and encoded again.
+        const texts: string[] = [];
         let bytes = 0;
         // Read a few at a time, so a request for large blocks stops reading at the reply limit.
         for (let i = 0; i < p.hashes.length && bytes <= BLOCKS_REPLY_BYTES; i += SERVE_READ_CHUNK) {
           const hashes = p.hashes.slice(i, i + SERVE_READ_CHUNK);
           const cached = hashes.map((h) => node.chain.cachedBlock(h));
           const missing = hashes.filter((_, j) => cached[j] === undefined);
-          const stored = missing.length === 0 ? [] : await store.getBlocks(missing);
+          const stored = missing.length === 0 ? [] : await store.getBlockTexts(missing);
           let k = 0;
           for (let j = 0; j < hashes.length; j++) {
-            const b = cached[j] ?? stored[k++];
-            if (b === undefined) continue;
-            const json = blockToJson(b) as unknown as Record<string, unknown>;
-            bytes += JSON.stringify(json).length;
-            if (bytes > BLOCKS_REPLY_BYTES && blocks.length > 0) break;
-            blocks.push(json);
+            const b = cached[j];
+            const text = b !== undefined ? JSON.stringify(blockToJson(b)) : stored[k++];
+            if (text === undefined) continue;
+            bytes += text.length + 1;
+            if (bytes > BLOCKS_REPLY_BYTES && texts.length > 0) break;
+            texts.push(text);
           }
         }
         // A slow reader must get every answer: wait for its buffer rather than drop one.
-        await net.sendReliably(from, 'BLOCKS', { blocks });
+        await net.sendReliably(from, 'BLOCKS', new EncodedPayload('BLOCKS', `{"blocks":[${texts.join(',')}]}`));
       });
       const settled = next.catch(() => undefined);
       serving.set(from, settled);

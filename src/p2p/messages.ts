@@ -80,12 +80,22 @@ const invKind = z.enum(['block', 'tx']);
 
 /** True if a JSON value nests no deeper than max (iterative, so a hostile value cannot overflow the stack). */
 export function jsonDepthWithin(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
+  if (value === null || typeof value !== 'object') return true;
+  // Two parallel stacks of containers only: a sync answer holds thousands of values, and a pair per value showed in profiles.
+  const stack: object[] = [value];
+  const depths: number[] = [0];
   while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object') continue;
+    const v = stack.pop()!;
+    const d = depths.pop()!;
     if (d >= max) return false;
-    for (const child of Array.isArray(v) ? v : Object.values(v as object)) stack.push([child, d + 1]);
+    const children: unknown[] = Array.isArray(v) ? v : Object.values(v);
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
+      if (c !== null && typeof c === 'object') {
+        stack.push(c);
+        depths.push(d + 1);
+      }
+    }
   }
   return true;
 }
@@ -97,6 +107,13 @@ const opaqueObject = z.custom<Record<string, unknown>>(
 );
 
 const ids = (max: number) => z.array(hash).max(max);
+
+// A list of opaque objects, checked in one loop rather than through zod per element.
+const opaqueList = (max: number) =>
+  z.custom<Record<string, unknown>[]>(
+    (v) => Array.isArray(v) && v.length <= max && v.every((o) => typeof o === 'object' && o !== null && !Array.isArray(o) && jsonDepthWithin(o, LIMITS.opaqueDepth)),
+    `must be a list of at most ${max} JSON objects of bounded depth`,
+  );
 
 // A compact proposal's transactions: ids the receiver should hold, or bodies.
 // Checked in one loop: thousands of entries through a zod union cost
@@ -166,9 +183,9 @@ export const payloadSchemas = {
     stop: hash.optional(),
     limit: z.number().int().min(1).max(LIMITS.headers),
   }),
-  HEADERS: z.strictObject({ headers: z.array(opaqueObject).max(LIMITS.headers) }),
+  HEADERS: z.strictObject({ headers: opaqueList(LIMITS.headers) }),
   GET_BLOCKS: z.strictObject({ hashes: ids(LIMITS.blocksPerMessage) }),
-  BLOCKS: z.strictObject({ blocks: z.array(opaqueObject).max(LIMITS.blocksPerMessage) }),
+  BLOCKS: z.strictObject({ blocks: opaqueList(LIMITS.blocksPerMessage) }),
   // BFT consensus: the consensus layer checks the proposal, vote and block inside.
   // A proposal carries its block whole (`block`) or, from version 2, compact:
   // the header and, per transaction, its id (bodies the receiver already has
@@ -232,4 +249,21 @@ function summarize(err: z.ZodError): string {
 /** Builds a message of one type (typed; not validated, since we trust what we build). */
 export function message<T extends MessageType>(type: T, payload: PayloadOf<T>): MessageOf<T> {
   return { type, payload };
+}
+
+/**
+ * A payload already in JSON text, sent as is: a node serving sync sends the
+ * blocks it stored, which are stored in their wire form, without decoding and
+ * re-encoding each one. The text must be the JSON of a PayloadOf<T>.
+ */
+export class EncodedPayload<T extends MessageType> {
+  constructor(
+    readonly type: T,
+    readonly json: string,
+  ) {}
+
+  /** The whole frame text, as message(type, payload) would encode. */
+  frame(): string {
+    return `{"type":${JSON.stringify(this.type)},"payload":${this.json}}`;
+  }
 }

@@ -18,7 +18,7 @@ import { MemberDirectory } from './directory.ts';
 import { handshake, HandshakeError, type HandshakeConfig, type Handshaken } from './handshake.ts';
 import { LanDiscovery, type LanDiscoveryOptions } from './lan-discovery.ts';
 import { silentLogger, type P2PLogger } from './logger.ts';
-import { LIMITS, message, payloadSchemas, type MessageType, type PayloadOf, type Message } from './messages.ts';
+import { LIMITS, message, payloadSchemas, type EncodedPayload, type MessageType, type PayloadOf, type Message } from './messages.ts';
 import { Peer, type PeerCloseInfo, type PeerOptions } from './peer.ts';
 import type { Persistence } from './persistence.ts';
 import { tcpTransport, tlsTransport } from './tcp-transport.ts';
@@ -413,7 +413,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
    * Sends a message to one peer, waiting (bounded) for its buffer to drain
    * when it is full: for answers that must not be dropped, such as sync replies.
    */
-  async sendReliably<T extends MessageType>(peerId: string, type: T, payload: PayloadOf<T>, timeoutMs = 30_000): Promise<SendResult> {
+  async sendReliably<T extends MessageType>(peerId: string, type: T, payload: PayloadOf<T> | EncodedPayload<T>, timeoutMs = 30_000): Promise<SendResult> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const link = this.links.get(peerId);

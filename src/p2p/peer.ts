@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { systemClock, type Clock } from './clock.ts';
 import type { Handshaken } from './handshake.ts';
-import { LIMITS, message, parseMessage, type HelloPayload, type Message, type MessageType, type PayloadOf } from './messages.ts';
+import { EncodedPayload, LIMITS, message, parseMessage, type HelloPayload, type Message, type MessageType, type PayloadOf } from './messages.ts';
 import { TokenBucket } from './token-bucket.ts';
-import type { Connection, Incoming, SendResult } from './transport.ts';
+import { RawFrame, type Connection, type Incoming, type SendResult } from './transport.ts';
 
 /** Default misbehaviour points per offence; the threshold is 100. */
 export const DEFAULT_PENALTIES = {
@@ -158,9 +158,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /** Sends one message; see SendResult for what a refusal means (nothing is queued beyond the high-water mark). */
-  send<T extends MessageType>(type: T, payload: PayloadOf<T>): SendResult {
+  send<T extends MessageType>(type: T, payload: PayloadOf<T> | EncodedPayload<T>): SendResult {
     if (this.closeInfo !== undefined) return 'closed';
-    return this.conn.send(message(type, payload));
+    return this.conn.send(payload instanceof EncodedPayload ? new RawFrame(payload.frame()) : message(type, payload));
   }
 
   /** Resolves when the link can take more messages (or closed). */

@@ -151,6 +151,11 @@ export function decodeFrame(text: string, bytes: number): Incoming {
   }
 }
 
+/** A frame whose JSON text is already built; Connection.send writes it unchanged. */
+export class RawFrame {
+  constructor(readonly text: string) {}
+}
+
 /** JSON text of a value to send, or undefined if it cannot be encoded (cycle, BigInt...). */
 export function encodeFrame(value: unknown): string | undefined {
   try {
@@ -173,6 +178,7 @@ let shared: { type: unknown; payload: object; text: string } | undefined;
  * changed before the sends of the same synchronous run are done.
  */
 function encodeMessage(value: unknown): string | undefined {
+  if (value instanceof RawFrame) return value.text;
   const env = typeof value === 'object' && value !== null ? (value as { type?: unknown; payload?: unknown }) : undefined;
   const payload = env?.payload;
   if (shared !== undefined && typeof payload === 'object' && payload !== null && shared.payload === payload && shared.type === env!.type) return shared.text;

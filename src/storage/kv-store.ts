@@ -49,13 +49,16 @@ export class KvStore implements Store {
 
   /** Blocks by hash in one backend call; undefined where unknown. */
   async getBlocks(hashes: readonly Hash[]): Promise<(Block | undefined)[]> {
+    return (await this.getBlockTexts(hashes)).map((v) => (v === undefined ? undefined : codec.decodeBlock(v)));
+  }
+
+  /** Blocks by hash as their stored JSON text, in one backend call; undefined where unknown. */
+  async getBlockTexts(hashes: readonly Hash[]): Promise<(string | undefined)[]> {
     const wanted = hashes.filter((h) => isHex(h, 32));
     const values = await this.kv.getMany(wanted.map((h) => KEY.block(h)));
+    if (wanted.length === hashes.length) return values;
     const found = new Map<Hash, string | undefined>(wanted.map((h, i) => [h, values[i]]));
-    return hashes.map((h) => {
-      const v = found.get(h);
-      return v === undefined ? undefined : codec.decodeBlock(v);
-    });
+    return hashes.map((h) => found.get(h));
   }
 
   /** True if a block body with this hash is stored. */

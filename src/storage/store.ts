@@ -33,6 +33,11 @@ export interface Store {
   getBlock(hash: Hash): Promise<Block | undefined>;
   /** Blocks by hash in one read, undefined where unknown (serving sync). */
   getBlocks(hashes: readonly Hash[]): Promise<(Block | undefined)[]>;
+  /**
+   * Blocks by hash as stored: the JSON text of blockToJson, which is also
+   * their wire form, so sync serves them without decoding. Undefined where unknown.
+   */
+  getBlockTexts(hashes: readonly Hash[]): Promise<(string | undefined)[]>;
   hasBlock(hash: Hash): Promise<boolean>;
   /** The main-chain block hash at a height. */
   getHashAtHeight(height: number): Promise<Hash | undefined>;
