@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { blockFromJson, blockHash, headerFromJson, type Block, type BlockHeader, type Hash } from '../core/index.ts';
+import { blockFromJson, blockHash, headerFromJson, sameHeader, type Block, type BlockHeader, type Hash } from '../core/index.ts';
 import type { Chain } from './chain.ts';
 import type { IndexEntry } from './block-index.ts';
 
@@ -61,6 +61,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
   private readonly o: Required<SyncOptions>;
   private timer: NodeJS.Timeout | undefined;
+  private path: { best: IndexEntry; entries: IndexEntry[]; start: number; scanFrom: number } | undefined;
 
   constructor(
     private readonly chain: Chain,
@@ -90,9 +91,10 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   }
 
   /** Asks a peer for headers now (e.g. after it announced a block we cannot place). */
-  askHeaders(peerId: string): void {
+  askHeaders(peerId: string, after?: Hash): void {
     if (this.headerRequests.has(peerId)) return;
     const locator = this.chain.index.locator(this.chain.index.bestHeader());
+    if (after !== undefined) locator.unshift(after);
     if (this.net.requestHeaders(peerId, locator, this.o.headersPerRequest)) this.headerRequests.set(peerId, { peer: peerId, sentAt: this.o.now() });
   }
 
@@ -107,10 +109,11 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       headers.push(h.value);
     }
     if (headers.length > 0) {
+      // A full batch means the peer has more: ask for the next one, after the last header
+      // of this one, before checking this one, so the peer answers while we check.
+      if (headers.length >= this.o.headersPerRequest) this.askHeaders(peerId, blockHash(headers[headers.length - 1]!));
       const r = await this.chain.addHeaders(headers, peerId);
       if (!r.ok) this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
-      // A full batch means the peer has more: keep asking it.
-      else if (headers.length >= this.o.headersPerRequest) this.askHeaders(peerId);
     }
     this.fetchBodies();
     this.emit('progress', this.progress());
@@ -122,24 +125,30 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
    * out, perhaps to keep its answer small, is free to be asked again.
    */
   async onBlocks(peerId: string, raw: readonly unknown[]): Promise<void> {
-    const parsed: { block: Block; hash: Hash }[] = [];
+    const blocks: Block[] = [];
     for (const r of raw) {
       const b = blockFromJson(r, this.chain.genesis.params);
       if (!b.ok) {
         this.net.penalize(peerId, 20, `malformed block: ${b.error.message}`);
         continue;
       }
-      parsed.push({ block: b.value, hash: blockHash(b.value.header) });
+      blocks.push(b.value);
     }
     const batches = this.batches.get(peerId) ?? [];
-    const first = parsed[0]?.hash;
+    const first = blocks[0] === undefined ? undefined : blockHash(blocks[0].header);
     const i = first === undefined ? (batches.length > 0 ? 0 : -1) : batches.findIndex((b) => b.hashes.includes(first));
     if (i < 0) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
     const batch = batches.splice(i, 1)[0]!;
-    const asked = new Set(batch.hashes);
     const wanted: Block[] = [];
-    for (const { block, hash } of parsed) {
-      if (asked.has(hash)) wanted.push(block);
+    let next = 0;
+    for (const block of blocks) {
+      // An answer follows the order asked for: a block whose header equals the one indexed
+      // under the next hash asked for has that hash, without hashing its header again.
+      const j = this.matchAsked(batch.hashes, next, block.header);
+      if (j >= 0) {
+        next = j + 1;
+        wanted.push({ ...block, header: this.chain.index.get(batch.hashes[j]!)!.header });
+      } else if (batch.hashes.includes(blockHash(block.header))) wanted.push(block);
       else this.net.penalize(peerId, 5, 'a block that was not asked for');
     }
     // The next batch is asked for before this one is checked, so the peer sends while we validate;
@@ -150,7 +159,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
     } finally {
       // Only now may what the peer left out, sent invalid, or we failed to store be asked again.
-      for (const h of batch.hashes) this.blockRequests.delete(h);
+      this.release(batch.hashes);
     }
     this.fetchBodies();
     this.emit('progress', this.progress());
@@ -165,7 +174,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     for (const [peer, batches] of this.batches) {
       while (batches.length > 0 && now - batches[0]!.sentAt > this.o.timeoutMs) {
         // A slow peer: its batch goes to someone else.
-        for (const h of batches.shift()!.hashes) this.blockRequests.delete(h);
+        this.release(batches.shift()!.hashes);
         this.net.penalize(peer, 1, 'block request timed out');
       }
     }
@@ -177,27 +186,90 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   /** Forgets a departed peer's requests so they go elsewhere. */
   peerGone(peerId: string): void {
     this.headerRequests.delete(peerId);
-    for (const b of this.batches.get(peerId) ?? []) for (const h of b.hashes) this.blockRequests.delete(h);
+    for (const b of this.batches.get(peerId) ?? []) this.release(b.hashes);
     this.batches.delete(peerId);
     this.fetchBodies();
   }
 
-  private missingBodies(): IndexEntry[] {
-    // Walk back from the best header to the first block whose chain has bodies.
-    const path: IndexEntry[] = [];
-    let e: IndexEntry | undefined = this.chain.index.bestHeader();
-    while (e !== undefined && !e.chainHasBodies) {
-      path.push(e);
-      e = e.parent;
+  /** Forgets requests; a hash still without its body may be asked for again, so the scan for missing bodies starts over. */
+  private release(hashes: readonly Hash[]): void {
+    for (const h of hashes) {
+      this.blockRequests.delete(h);
+      if (this.path !== undefined && this.chain.index.get(h)?.hasBody !== true) this.path.scanFrom = 0;
     }
-    path.reverse();
-    return path.slice(0, this.o.window).filter((x) => !x.hasBody && !this.blockRequests.has(x.hash));
+  }
+
+  /** The position from `from` on of the asked hash whose indexed header equals `header`, or -1. */
+  private matchAsked(hashes: readonly Hash[], from: number, header: BlockHeader): number {
+    for (let j = from; j < hashes.length; j++) {
+      const e = this.chain.index.get(hashes[j]!);
+      if (e !== undefined && sameHeader(e.header, header)) return j;
+    }
+    return -1;
+  }
+
+  /**
+   * The entries from the first one whose chain lacks bodies up to the best
+   * header. Kept between calls and extended as headers arrive: walking back
+   * from the best header on every answer cost time quadratic in the chain
+   * being synced. "Chain has bodies" spreads from the front, so the entries
+   * that gained it are dropped from the front.
+   */
+  private bodiesPath(): { readonly entries: readonly IndexEntry[]; readonly start: number; scanFrom: number } {
+    const best = this.chain.index.bestHeader();
+    let p = this.path;
+    if (p !== undefined && p.best !== best) {
+      const ext: IndexEntry[] = [];
+      let e: IndexEntry | undefined = best;
+      while (e !== undefined && e !== p.best && e.height > p.best.height) {
+        ext.push(e);
+        e = e.parent;
+      }
+      if (e === p.best) {
+        for (let i = ext.length - 1; i >= 0; i--) p.entries.push(ext[i]!);
+        p.best = best;
+      } else p = undefined;
+    }
+    if (p === undefined) {
+      const entries: IndexEntry[] = [];
+      for (let e: IndexEntry | undefined = best; e !== undefined && !e.chainHasBodies; e = e.parent) entries.push(e);
+      p = { best, entries: entries.reverse(), start: 0, scanFrom: 0 };
+    }
+    while (p.start < p.entries.length && p.entries[p.start]!.chainHasBodies) p.start++;
+    if (p.start >= 1024) {
+      p.entries = p.entries.slice(p.start);
+      p.scanFrom = Math.max(0, p.scanFrom - p.start);
+      p.start = 0;
+    }
+    this.path = p;
+    return p;
+  }
+
+  /** Up to `limit` entries within the window whose bodies are neither here nor asked for. */
+  private missingBodies(limit: number): IndexEntry[] {
+    const p = this.bodiesPath();
+    const { entries, start } = p;
+    const out: IndexEntry[] = [];
+    // Entries before scanFrom were all here or asked for at the last scan: skip them.
+    let i = Math.max(start, p.scanFrom);
+    let settled = true;
+    for (; i < entries.length && i < start + this.o.window && out.length < limit; i++) {
+      const x = entries[i]!;
+      if (!x.hasBody && !this.blockRequests.has(x.hash)) {
+        out.push(x);
+        settled = false;
+      } else if (settled) p.scanFrom = i + 1;
+    }
+    return out;
   }
 
   private fetchBodies(): void {
-    const want = this.missingBodies();
-    if (want.length === 0) return;
     const load = (id: string): number => this.batches.get(id)?.length ?? 0;
+    let free = 0;
+    for (const p of this.net.peers()) free += Math.max(0, this.o.requestsPerPeer - load(p.id));
+    if (free === 0) return;
+    const want = this.missingBodies(free * this.o.blocksPerRequest);
+    if (want.length === 0) return;
     const peers = [...this.net.peers()].sort((a, b) => load(a.id) - load(b.id));
     let i = 0;
     let progress = true;

@@ -164,3 +164,60 @@ test('a peer serving a bad header is penalised and its headers are not indexed',
   assert.match(penalties[0]!, /^liar:20:bad header/);
   assert.equal(target.index.bestHeader().height, 0);
 });
+
+test('the next headers request goes out before a full batch is checked, after its last header', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 120);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const firstOfLocator: Hash[] = [];
+  const checkedWhenAsked: number[] = [];
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      firstOfLocator.push(locator[0]!);
+      checkedWhenAsked.push(target.index.bestHeader().height);
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks: () => true,
+    penalize: () => assert.fail('no penalty expected'),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, headersPerRequest: 50 });
+  sync.askHeaders('p');
+  await until(() => target.index.bestHeader().height === 120, 5_000);
+  await until(() => firstOfLocator.length === 3, 5_000);
+  // Batches end at heights 50 and 100; each next request names that last header first,
+  // and was sent while the batch it follows was not yet indexed.
+  assert.equal(firstOfLocator[1], source.index.main[50]!.hash);
+  assert.equal(firstOfLocator[2], source.index.main[100]!.hash);
+  assert.deepEqual(checkedWhenAsked, [0, 0, 50]);
+});
+
+test('an answer in another order than asked is taken whole, without penalty', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 60);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const penalties: string[] = [];
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      setImmediate(async () => {
+        const bs = await Promise.all(hashes.map((h) => source.getBlock(h)));
+        await sync.onBlocks(peer, bs.reverse().map((b) => blockToJson(b!)));
+      });
+      return true;
+    },
+    penalize: (peer, points, reason) => penalties.push(reason),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10 });
+  sync.tick();
+  await until(() => target.height === 60, 10_000);
+  assert.deepEqual(penalties, []);
+  assert.equal(target.state.root(), source.state.root());
+});
