@@ -55,7 +55,12 @@ interface Request {
  * ever asks for a whole chain in one message.
  */
 export class Synchronizer extends EventEmitter<SyncEvents> {
-  private readonly headerRequests = new Map<string, Request>();
+  /** The one outstanding headers request per peer, with the peer's failure count when it was sent. */
+  private readonly headerRequests = new Map<string, Request & { readonly failures: number }>();
+  /** Header batches that failed their checks, per peer: an answer asked for before a failure cannot link. */
+  private readonly headerFailures = new Map<string, number>();
+  /** Header batches being checked, per peer: the next one is asked for ahead only while none is. */
+  private readonly checkingHeaders = new Map<string, number>();
   private readonly blockRequests = new Map<Hash, Request>();
   /** Outstanding body requests per peer, oldest first. */
   private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
@@ -95,13 +100,19 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     if (this.headerRequests.has(peerId)) return;
     const locator = this.chain.index.locator(this.chain.index.bestHeader());
     if (after !== undefined) locator.unshift(after);
-    if (this.net.requestHeaders(peerId, locator, this.o.headersPerRequest)) this.headerRequests.set(peerId, { peer: peerId, sentAt: this.o.now() });
+    if (this.net.requestHeaders(peerId, locator, this.o.headersPerRequest)) {
+      this.headerRequests.set(peerId, { peer: peerId, sentAt: this.o.now(), failures: this.headerFailures.get(peerId) ?? 0 });
+    }
   }
 
   /** Handles a HEADERS answer. */
   async onHeaders(peerId: string, raw: readonly unknown[]): Promise<void> {
-    const asked = this.headerRequests.delete(peerId);
-    if (!asked) return this.net.penalize(peerId, 5, 'unsolicited headers');
+    const asked = this.headerRequests.get(peerId);
+    if (asked === undefined) return this.net.penalize(peerId, 5, 'unsolicited headers');
+    this.headerRequests.delete(peerId);
+    const failures = this.headerFailures.get(peerId) ?? 0;
+    // Asked for ahead of a batch that then failed: it follows headers we refused and cannot link. Not the peer's fault twice.
+    if (asked.failures !== failures) return;
     const headers: BlockHeader[] = [];
     for (const r of raw) {
       const h = headerFromJson(r);
@@ -109,11 +120,28 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       headers.push(h.value);
     }
     if (headers.length > 0) {
-      // A full batch means the peer has more: ask for the next one, after the last header
-      // of this one, before checking this one, so the peer answers while we check.
-      if (headers.length >= this.o.headersPerRequest) this.askHeaders(peerId, blockHash(headers[headers.length - 1]!));
-      const r = await this.chain.addHeaders(headers, peerId);
-      if (!r.ok) this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
+      // A full batch means the peer has more. While no other batch of this peer is being checked,
+      // ask for the next one now, after this one's last header, so the peer answers while we
+      // check; one batch ahead at most, so downloading never runs far ahead of checking.
+      const full = headers.length >= this.o.headersPerRequest;
+      const checking = this.checkingHeaders.get(peerId) ?? 0;
+      if (full && checking === 0) this.askHeaders(peerId, blockHash(headers[headers.length - 1]!));
+      this.checkingHeaders.set(peerId, checking + 1);
+      let r: Awaited<ReturnType<Chain['addHeaders']>>;
+      try {
+        r = await this.chain.addHeaders(headers, peerId);
+      } finally {
+        const left = (this.checkingHeaders.get(peerId) ?? 1) - 1;
+        if (left > 0) this.checkingHeaders.set(peerId, left);
+        else this.checkingHeaders.delete(peerId);
+      }
+      if (!r.ok) {
+        // A batch asked for ahead of one that failed meanwhile fails too, for that failure alone.
+        if ((this.headerFailures.get(peerId) ?? 0) === failures) {
+          this.headerFailures.set(peerId, failures + 1);
+          this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
+        }
+      } else if (full) this.askHeaders(peerId);
     }
     this.fetchBodies();
     this.emit('progress', this.progress());
@@ -186,6 +214,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   /** Forgets a departed peer's requests so they go elsewhere. */
   peerGone(peerId: string): void {
     this.headerRequests.delete(peerId);
+    this.headerFailures.delete(peerId);
     for (const b of this.batches.get(peerId) ?? []) this.release(b.hashes);
     this.batches.delete(peerId);
     this.fetchBodies();

@@ -447,6 +447,11 @@ export class NodeRuntime {
             const b = cached[j];
             const text = b !== undefined ? JSON.stringify(blockToJson(b)) : stored[k++];
             if (text === undefined) continue;
+            // Damaged storage must not go out as a frame the peer blames on us: a stored block is one JSON object.
+            if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
+              this.opts.log.error({ hash: hashes[j] }, 'a stored block is damaged (not a JSON object); not serving it');
+              continue;
+            }
             bytes += text.length + 1;
             if (bytes > BLOCKS_REPLY_BYTES && texts.length > 0) break;
             texts.push(text);

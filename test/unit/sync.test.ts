@@ -221,3 +221,32 @@ test('an answer in another order than asked is taken whole, without penalty', as
   assert.deepEqual(penalties, []);
   assert.equal(target.state.root(), source.state.root());
 });
+
+test('one bad header batch costs the peer once, even with the next batch already asked for', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 80);
+  // This node's clock puts block 35 too far in the future: that batch fails its checks.
+  const now = source.index.main[35]!.header.timestamp - g.params.maxFutureMs - 1;
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => now });
+  const penalties: string[] = [];
+  let requests = 0;
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      requests++;
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks: () => true,
+    penalize: (peer, points, reason) => penalties.push(`${points}:${reason}`),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, headersPerRequest: 10 });
+  sync.askHeaders('p');
+  await until(() => penalties.length > 0, 5_000);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(penalties.length, 1, penalties.join('; '));
+  assert.match(penalties[0]!, /^20:bad header/);
+  assert.ok(requests <= 5, `asking stopped after the failure (${requests} requests)`);
+  assert.equal(target.index.bestHeader().height < 35, true);
+});
