@@ -172,10 +172,10 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     for (const block of blocks) {
       // An answer follows the order asked for: a block whose header equals the one indexed
       // under the next hash asked for has that hash, without hashing its header again.
-      const j = this.matchAsked(batch.hashes, next, block.header);
-      if (j >= 0) {
-        next = j + 1;
-        wanted.push({ ...block, header: this.chain.index.get(batch.hashes[j]!)!.header });
+      const m = this.matchAsked(batch.hashes, next, block.header);
+      if (m !== undefined) {
+        next = m.at + 1;
+        wanted.push({ ...block, header: m.entry.header });
       } else if (batch.hashes.includes(blockHash(block.header))) wanted.push(block);
       else this.net.penalize(peerId, 5, 'a block that was not asked for');
     }
@@ -228,13 +228,13 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     }
   }
 
-  /** The position from `from` on of the asked hash whose indexed header equals `header`, or -1. */
-  private matchAsked(hashes: readonly Hash[], from: number, header: BlockHeader): number {
+  /** The first asked hash from position `from` on whose indexed header equals `header`: its position and entry. */
+  private matchAsked(hashes: readonly Hash[], from: number, header: BlockHeader): { at: number; entry: IndexEntry } | undefined {
     for (let j = from; j < hashes.length; j++) {
       const e = this.chain.index.get(hashes[j]!);
-      if (e !== undefined && sameHeader(e.header, header)) return j;
+      if (e !== undefined && sameHeader(e.header, header)) return { at: j, entry: e };
     }
-    return -1;
+    return undefined;
   }
 
   /**

@@ -105,7 +105,6 @@ const txMeta = new WeakMap<object, TxMeta>();
  * (a missing or odd-typed field) takes the general path and its errors.
  */
 function transferCanon(tx: Tx | UnsignedTx): string | undefined {
-  if (tx.kind === 'coinbase') return coinbaseCanon(tx);
   if (tx.kind !== 'transfer') return undefined;
   const { amount, chainId, fee, from, nonce, to } = tx;
   if (typeof amount !== 'bigint' || typeof fee !== 'bigint' || amount < 0n || fee < 0n) return undefined;
@@ -133,7 +132,7 @@ interface TxMeta {
 function meta(tx: Tx | UnsignedTx): TxMeta {
   let m = txMeta.get(tx);
   if (m === undefined) {
-    m = { canon: transferCanon(tx) ?? canonicalJson(unsignedJson(tx)) };
+    m = { canon: (tx.kind === 'coinbase' ? coinbaseCanon(tx) : transferCanon(tx)) ?? canonicalJson(unsignedJson(tx)) };
     txMeta.set(tx, m);
   }
   return m;

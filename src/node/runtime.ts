@@ -5,7 +5,7 @@ import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, ty
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, verifyProposal, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
 import { EncodedPayload, Gossip, LIMITS, P2PNetwork, type AcceptResult, type InvKind, type PayloadOf, type Persistence } from '../p2p/index.ts';
-import { LevelStore, type Store } from '../storage/index.ts';
+import { encodeBlock, LevelStore, type Store } from '../storage/index.ts';
 import type { Logger } from './logger.ts';
 import { PeerchainNode } from './node.ts';
 import { ProposalCodec } from './proposal-codec.ts';
@@ -445,7 +445,7 @@ export class NodeRuntime {
           let k = 0;
           for (let j = 0; j < hashes.length; j++) {
             const b = cached[j];
-            const text = b !== undefined ? JSON.stringify(blockToJson(b)) : stored[k++];
+            const text = b !== undefined ? encodeBlock(b) : stored[k++];
             if (text === undefined) continue;
             // Damaged storage must not go out as a frame the peer blames on us: a stored block is one JSON object.
             if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {

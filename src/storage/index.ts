@@ -4,7 +4,7 @@ import { MemoryStore } from './memory.ts';
 import type { Store } from './store.ts';
 
 export type { BlockWrite, Store, StoredTip, TxLocation } from './store.ts';
-export { StoreCorruptError } from './codec.ts';
+export { encodeBlock, StoreCorruptError } from './codec.ts';
 export { StoreError } from './kv-store.ts';
 export { MemoryStore } from './memory.ts';
 export { LevelStore, type LevelStoreOptions } from './level.ts';
