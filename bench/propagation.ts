@@ -34,7 +34,9 @@ export async function run(): Promise<void> {
   // BENCH_NODE_ARGS adds node flags to every node (e.g. --perf-basic-prof, for Linux perf).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const execArgv = Object.fromEntries(Array.from({ length: NODES }, (_, i) => `node${i + 1}`).map((n) => [n, [...extra, ...(prof !== undefined && n === 'node2' ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])]]));
-  const net = await Testnet.start({ dir: join(dir, 'net'), basePort: 17000, miners: [], topology: 'none', logLevel: 'error', readyTimeoutMs: 120_000, execArgv });
+  // Each node keeps to the links the bench makes: no dialing of addresses learned from peers.
+  const env = Object.fromEntries(Object.keys(execArgv).map((n) => [n, { PEERCHAIN_MAX_OUTBOUND: '0' }]));
+  const net = await Testnet.start({ dir: join(dir, 'net'), basePort: 17000, miners: [], topology: 'none', logLevel: 'error', readyTimeoutMs: 120_000, execArgv, env });
   const sockets: WebSocket[] = [];
   try {
     // A connected random graph: a ring for connectivity plus random chords up to the degree.

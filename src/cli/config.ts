@@ -34,6 +34,7 @@ export const ENV_VARS = {
   PEERCHAIN_MINE: 'node: set to 1 to mine',
   PEERCHAIN_MINE_THREADS: 'node: mining processes (0 = mine in the node process)',
   PEERCHAIN_COINBASE: 'node: address that receives mining rewards',
+  PEERCHAIN_MAX_OUTBOUND: 'node: peers dialed on the node\'s own from learned addresses (default 8; 0 = only the named ones)',
   PEERCHAIN_LOG_LEVEL: 'node: log level (fatal, error, warn, info, debug, trace)',
   PEERCHAIN_INSECURE: 'node: set to 1 to allow plaintext ws:// and tcp:// links in a private or consortium network',
   PEERCHAIN_FAULT: 'node, tests only: "byzantine" (equivocate) or "crash-after-precommit:H" (a BFT validator misbehaves on purpose)',

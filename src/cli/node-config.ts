@@ -22,6 +22,7 @@ export interface NodeFlags {
   mineThreads?: string;
   coinbase?: string;
   discoverLan?: boolean;
+  maxOutbound?: string;
   bootstrap?: boolean;
   insecure?: boolean;
   logLevel?: string;
@@ -46,6 +47,8 @@ export interface NodeSettings {
   readonly mineThreads: number;
   readonly coinbase?: string;
   readonly discoverLan: boolean;
+  /** Peers this node dials on its own from addresses it learns (undefined: the network default). */
+  readonly maxOutbound?: number;
   readonly bootstrap: boolean;
   readonly insecure: boolean;
   readonly logLevel: string;
@@ -69,7 +72,11 @@ interface ConfigFile {
   mineThreads?: number;
   coinbase?: string;
   apiHost?: string;
+  maxOutbound?: number;
 }
+
+// A node dialing hundreds of peers on its own is a misconfiguration, not a stronger node.
+const MAX_OUTBOUND_LIMIT = 128;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -135,6 +142,8 @@ export function resolveNodeSettings(flags: NodeFlags, env: Env): NodeSettings {
     const e = addressError(coinbase.value);
     if (e !== undefined) throw new CliError(`${coinbase.source}: ${e}`);
   }
+  const outboundSrc = flagOrEnv(env, '--max-outbound', flags.maxOutbound, 'PEERCHAIN_MAX_OUTBOUND') ?? mapNum(fileValue(cfg.maxOutbound, cfgSrc));
+  const maxOutbound = outboundSrc === undefined ? undefined : parseIntIn(outboundSrc, 0, MAX_OUTBOUND_LIMIT);
   const logLevel = flagOrEnv(env, '--log-level', flags.logLevel, 'PEERCHAIN_LOG_LEVEL')?.value ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw badValue('--log-level', logLevel, LOG_LEVELS.join(', '));
   const bootstrap = flags.bootstrap === true || (flags.bootstrap === undefined && Array.isArray(cfg.roles) && cfg.roles.includes('bootstrap'));
@@ -158,6 +167,7 @@ export function resolveNodeSettings(flags: NodeFlags, env: Env): NodeSettings {
     mineThreads,
     coinbase: coinbase?.value,
     discoverLan: flags.discoverLan === true,
+    maxOutbound,
     bootstrap,
     insecure: flags.insecure === true || ['1', 'true'].includes(fromEnv(env, 'PEERCHAIN_INSECURE')?.value ?? ''),
     logLevel,

@@ -62,6 +62,7 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     api: { host: s.apiHost, port: s.apiPort, token: s.apiToken },
     mine: genesis.consensus.type === 'pow' ? { threads: s.mineThreads, continuous: s.mine, coinbase: s.coinbase } : undefined,
     discoverLan: s.discoverLan,
+    maxOutbound: s.maxOutbound,
     bootstrap: s.bootstrap,
     insecure: s.insecure,
     memberCert: await readMemberCert(s.dataDir),

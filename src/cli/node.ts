@@ -30,6 +30,7 @@ export function registerNode(program: Command, ctx: CliContext): Command {
     .option('--mine', withEnv('mine blocks (public networks)', 'PEERCHAIN_MINE'))
     .option('--mine-threads <n>', withEnv('mining processes (default 1; 0 = in the node process)', 'PEERCHAIN_MINE_THREADS'))
     .option('--coinbase <address>', withEnv('address that receives mining rewards (default: the node\'s own)', 'PEERCHAIN_COINBASE'))
+    .option('--max-outbound <n>', withEnv('peers the node dials on its own from addresses it learns (default 8; 0: only --peer and peers added through the API)', 'PEERCHAIN_MAX_OUTBOUND'))
     .option('--discover-lan', 'find peers on the LAN over UDP multicast (off by default)')
     .option('--insecure', withEnv('private/consortium: also allow plaintext ws:// and tcp:// links (TLS only by default)', 'PEERCHAIN_INSECURE'))
     .option('--bootstrap', 'act as a bootstrap node: keep a member directory and introduce members to each other')

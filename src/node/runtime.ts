@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   readonly api?: { readonly host: string; readonly port: number; readonly token?: string };
   readonly mine?: { readonly threads: number; readonly continuous: boolean; readonly coinbase?: string };
   readonly discoverLan?: boolean;
+  /** Peers dialed on the node's own initiative from learned addresses (default: the network's, 8). */
+  readonly maxOutbound?: number;
   readonly bootstrap?: boolean;
   /** Permissioned networks: allow plaintext links (ws://, tcp://) besides TLS. */
   readonly insecure?: boolean;
@@ -150,6 +152,7 @@ export class NodeRuntime {
       head: () => ({ height: node.chain.height, tip: node.chain.tip.hash }),
       isMember: policy.allows,
       targetOutbound: policy.targetOutbound,
+      maxOutbound: opts.maxOutbound,
       memberCert: opts.memberCert,
       tls: opts.genesis.network !== 'public',
       insecure: opts.insecure === true,
