@@ -57,6 +57,12 @@ export interface ChainEvents {
   tip: [{ hash: Hash; height: number }];
   /** A block broke a rule; `from` names the peer that sent it, if any. */
   invalid: [{ hash: Hash; error: RuleError; from?: string }];
+  /**
+   * Writing connected blocks failed: the chain in memory is ahead of the disk
+   * and refuses every further change. The node must stop; restarted, it opens
+   * at the last block the store holds and syncs the rest again.
+   */
+  storeFailed: [{ error: Error }];
 }
 
 /** Chain options; the clock is injected so tests and a simulator can move it. */
@@ -92,6 +98,11 @@ const MAX_CHECKED = 4;
 // Blocks connected per store write: one batch per sync answer, bounded in count and bytes for a long reorganisation.
 const MAX_BATCH_BLOCKS = 256;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+// Batches connected in memory whose write is still out. The chain runs ahead
+// of the disk by at most this much; a sync then overlaps checking the next
+// batch with writing the last, and a relayed block is the tip (in the API, to
+// the next block) without waiting for LevelDB's thread.
+const MAX_WRITES_AHEAD = 2;
 
 /** Thrown when the data directory does not fit the genesis or is inconsistent. */
 export class ChainError extends Error {
@@ -124,6 +135,9 @@ export class Chain extends EventEmitter<ChainEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly ctx: BlockContext;
   private readonly checked = new Map<Hash, CheckedCandidate>();
+  /** Main-chain writes handed to the store and not yet done, oldest first. */
+  private writes: Promise<void>[] = [];
+  private storeFailure: Error | undefined;
 
   private constructor(
     private readonly store: Store,
@@ -262,8 +276,24 @@ export class Chain extends EventEmitter<ChainEvents> {
     return out;
   }
 
+  /**
+   * Resolves once every block connected so far is on disk (as far as the
+   * store goes: LevelDB's log, without fsync); rejects if a write failed.
+   * Anything acknowledged to a user as stored waits for this.
+   */
+  async persisted(): Promise<void> {
+    await Promise.all(this.writes);
+    if (this.storeFailure !== undefined) throw this.storeFailure;
+  }
+
+  /** The store write that failed, if one did (the chain then takes no more changes). */
+  get failure(): Error | undefined {
+    return this.storeFailure;
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const guarded = (): Promise<T> => (this.storeFailure !== undefined ? Promise.reject(new ChainError(`the store failed, no more changes: ${this.storeFailure.message}`)) : fn());
+    const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -514,8 +544,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       pending = [];
       pendingBytes = 0;
       for (const { e, block } of batch) this.emit('valid', { hash: e.hash, block });
-      await this.store.connectBlocks(batch.map((p) => ({ block: p.block, hash: p.e.hash, txIds: p.applied.txIds, changes: p.applied.changes })));
-      // Memory follows the disk for the whole batch before any listener runs.
+      // The store writes batches in order and its reads wait for the writes
+      // handed to it, so memory may move now: the disk holds a prefix of this
+      // chain at every instant, and a killed process reopens at its end.
+      this.track(this.store.connectBlocks(batch.map((p) => ({ block: p.block, hash: p.e.hash, txIds: p.applied.txIds, changes: p.applied.changes }))));
       for (const { e, block, applied } of batch) {
         this.current = applied.state;
         this.index.main.push(e);
@@ -523,6 +555,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         connected.push(block);
       }
       for (const { e, block, applied } of batch) this.emit('connected', { hash: e.hash, block, state: applied.state });
+      while (this.writes.length >= MAX_WRITES_AHEAD) await this.writes[0];
     };
     let pendingBytes = 0;
     let state = this.current;
@@ -550,6 +583,22 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (disconnected.length > 0 && connected.length > 0) this.emit('reorg', { fork: fork.hash, disconnected: disconnected.reverse(), connected });
     if (connected.length > 0 || disconnected.length > 0) this.emit('tip', { hash: this.tip.hash, height: this.tip.height });
     return failure;
+  }
+
+  /** Follows a main-chain write: done, it leaves the list; failed, the chain stops taking changes. */
+  private track(write: Promise<void>): void {
+    const w: Promise<void> = write.then(
+      () => {
+        this.writes.splice(this.writes.indexOf(w), 1);
+      },
+      (err: unknown) => {
+        this.writes.splice(this.writes.indexOf(w), 1);
+        if (this.storeFailure !== undefined) return;
+        this.storeFailure = err instanceof Error ? err : new Error(String(err));
+        this.emit('storeFailed', { error: this.storeFailure });
+      },
+    );
+    this.writes.push(w);
   }
 
   private snapshot(hash: Hash, state: State): void {

@@ -66,6 +66,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
   private readonly o: Required<SyncOptions>;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private path: { best: IndexEntry; entries: IndexEntry[]; start: number; scanFrom: number } | undefined;
 
   constructor(
@@ -84,9 +85,15 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     this.tick();
   }
 
-  /** Stops the periodic check. */
+  /** Stops the periodic check; nothing more is asked of peers. */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  /** False once stopped, or once the chain can take no more blocks (its store failed). */
+  private get asking(): boolean {
+    return !this.stopped && this.chain.failure === undefined;
   }
 
   /** Current progress. */
@@ -97,7 +104,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
 
   /** Asks a peer for headers now (e.g. after it announced a block we cannot place). */
   askHeaders(peerId: string, after?: Hash): void {
-    if (this.headerRequests.has(peerId)) return;
+    if (this.headerRequests.has(peerId) || !this.asking) return;
     const locator = this.chain.index.locator(this.chain.index.bestHeader());
     if (after !== undefined) locator.unshift(after);
     if (this.net.requestHeaders(peerId, locator, this.o.headersPerRequest)) {
@@ -293,6 +300,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   }
 
   private fetchBodies(): void {
+    if (!this.asking) return;
     const load = (id: string): number => this.batches.get(id)?.length ?? 0;
     let free = 0;
     for (const p of this.net.peers()) free += Math.max(0, this.o.requestsPerPeer - load(p.id));

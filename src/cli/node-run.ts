@@ -49,6 +49,8 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
   const log = createLogger({ level: s.logLevel, name: s.name });
   if (fault !== undefined) log.warn({ fault }, 'FAULT MODE: this node misbehaves on purpose (tests only)');
   if (s.faultControl) log.info({ faults: s.faults }, 'fault control on: /api/faults may cut and slow this node\'s links (testnet)');
+  // Set once the runtime stopped itself after a fatal error (its log says why).
+  let fatal: (() => void) | 'hit' | undefined;
   const rt = await NodeRuntime.start({
     name: s.name,
     dataDir: s.dataDir,
@@ -70,6 +72,11 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     faultControl: s.faultControl,
     faults: s.faults,
     testnetControl: s.testnetControl,
+    onFatal: () => {
+      process.exitCode = 1;
+      if (typeof fatal === 'function') fatal();
+      else fatal = 'hit';
+    },
   });
   ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);
   ctx.out.line(`  peers: ${rt.net.listenAddresses().join(' ') || '(not listening)'}`);
@@ -87,6 +94,13 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
         resolve();
       });
     };
+    const ended = (): void => {
+      stopping = true;
+      progress.stop();
+      resolve();
+    };
+    if (fatal === 'hit') ended();
+    else fatal = ended;
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

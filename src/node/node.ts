@@ -400,7 +400,9 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
         req.hashes.push(hash);
         if (--req.left <= 0) {
           this.requested.shift();
-          req.resolve(req.hashes);
+          // Answered once stored: a caller told "mined" must find the blocks after a crash.
+          const done = (): void => req.resolve(req.hashes);
+          void this.chain.persisted().then(done, done);
         }
       }
     }

@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   readonly testnetControl?: string;
   /** A store to use instead of LevelDB under dataDir/chain (tests). */
   readonly store?: Store;
+  /** Called once the node has stopped itself after a fatal error (a failed store write). */
+  readonly onFatal?: (error: Error) => void;
   readonly now?: () => number;
 }
 
@@ -419,6 +421,12 @@ export class NodeRuntime {
 
   private wire(store: Store): void {
     const { net, node, gossip, sync } = this;
+    // Memory ran ahead of a write that failed: nothing more can be stored in
+    // order, so the node stops rather than serve a chain it cannot keep.
+    node.chain.once('storeFailed', ({ error }) => {
+      this.opts.log.fatal({ err: error.message }, 'could not write blocks to the store; stopping (restarted, the node resumes from the last stored block)');
+      void this.stop().finally(() => this.opts.onFatal?.(error));
+    });
     node.on('mined', ({ hash }) => gossip.announce('block', hash));
     // A block from a peer goes on as soon as it is known valid; storing it can follow.
     node.chain.on('valid', ({ hash }) => {

@@ -20,7 +20,9 @@ function isHeight(n: number): boolean {
  * The Store logic over any ordered key-value backend. Each main-chain change
  * is computed in full first and handed to the backend as one atomic write, and
  * main-chain changes run one at a time, so a check against the tip cannot be
- * overtaken by another write before its batch lands.
+ * overtaken by another write before its batch lands. Reads of chain data wait
+ * for the main-chain writes already handed over, so a caller that did not
+ * await a write (the chain runs ahead of the disk) still reads its result.
  */
 export class KvStore implements Store {
   private queue: Promise<unknown> = Promise.resolve();
@@ -32,6 +34,11 @@ export class KvStore implements Store {
 
   /** The main-chain tip; undefined before genesis is written. */
   async getTip(): Promise<StoredTip | undefined> {
+    await this.queue;
+    return this.readTip();
+  }
+
+  private async readTip(): Promise<StoredTip | undefined> {
     if (this.tip !== null) return this.tip;
     const v = await this.kv.get(KEY.tip());
     const tip = v === undefined ? undefined : codec.decodeTip(v);
@@ -42,6 +49,11 @@ export class KvStore implements Store {
 
   /** A block by hash; undefined for unknown or malformed hashes. */
   async getBlock(hash: Hash): Promise<Block | undefined> {
+    await this.queue;
+    return this.readBlock(hash);
+  }
+
+  private async readBlock(hash: Hash): Promise<Block | undefined> {
     if (!isHex(hash, 32)) return undefined;
     const v = await this.kv.get(KEY.block(hash));
     return v === undefined ? undefined : codec.decodeBlock(v);
@@ -55,6 +67,7 @@ export class KvStore implements Store {
   /** Blocks by hash as their stored JSON text, in one backend call; undefined where unknown. */
   async getBlockTexts(hashes: readonly Hash[]): Promise<(string | undefined)[]> {
     const wanted = hashes.filter((h) => isHex(h, 32));
+    await this.queue;
     const values = await this.kv.getMany(wanted.map((h) => KEY.block(h)));
     if (wanted.length === hashes.length) return values;
     const found = new Map<Hash, string | undefined>(wanted.map((h, i) => [h, values[i]]));
@@ -63,12 +76,15 @@ export class KvStore implements Store {
 
   /** True if a block body with this hash is stored. */
   async hasBlock(hash: Hash): Promise<boolean> {
-    return isHex(hash, 32) && (await this.kv.get(KEY.block(hash))) !== undefined;
+    if (!isHex(hash, 32)) return false;
+    await this.queue;
+    return (await this.kv.get(KEY.block(hash))) !== undefined;
   }
 
   /** The main-chain block hash at a height. */
   async getHashAtHeight(height: number): Promise<Hash | undefined> {
     if (!isHeight(height)) return undefined;
+    await this.queue;
     const v = await this.kv.get(KEY.height(height));
     return v === undefined ? undefined : codec.decodeHash(v);
   }
@@ -76,18 +92,21 @@ export class KvStore implements Store {
   /** Where a main-chain transaction is. */
   async getTxLocation(id: Hash): Promise<TxLocation | undefined> {
     if (!isHex(id, 32)) return undefined;
+    await this.queue;
     const v = await this.kv.get(KEY.tx(id));
     return v === undefined ? undefined : codec.decodeTxLocation(v);
   }
 
   /** An account, if the state holds one for this address. */
   async getAccount(address: string): Promise<Account | undefined> {
+    await this.queue;
     const v = await this.kv.get(KEY.account(address));
     return v === undefined ? undefined : codec.decodeAccount(v);
   }
 
   /** A record's current state. */
   async getRecord(key: string): Promise<RecordState | undefined> {
+    await this.queue;
     const v = await this.kv.get(KEY.record(key));
     return v === undefined ? undefined : codec.decodeRecord(v);
   }
@@ -97,12 +116,14 @@ export class KvStore implements Store {
     if (!isHeight(from) || from > MAX_HISTORY_SEQ || !(limit >= 1)) return [];
     if (Buffer.byteLength(key, 'utf8') > MAX_RECORD_KEY_BYTES) return [];
     const r = historyRange(key, from);
+    await this.queue;
     const rows = await this.kv.range(r.gte, r.lt, Number.isFinite(limit) ? Math.floor(limit) : undefined);
     return rows.map(([, v]) => codec.decodeEntry(v));
   }
 
   /** The whole current state, to rebuild the in-memory trie at startup. */
   async loadState(): Promise<State> {
+    await this.queue;
     const entries: StateEntry[] = [];
     const accounts = prefixRange(PREFIX.account);
     for (const [k, v] of await this.kv.range(accounts.gte, accounts.lt)) entries.push({ t: 'account', address: keyBodyText(k), account: codec.decodeAccount(v) });
@@ -120,7 +141,7 @@ export class KvStore implements Store {
   /** Writes the genesis block and state in one batch; fails if a chain exists. */
   writeGenesis(hash: Hash, block: Block, state: State): Promise<void> {
     return this.exclusive(async () => {
-      const tip = await this.getTip();
+      const tip = await this.readTip();
       if (tip !== undefined) throw new StoreError(`genesis already written (tip is ${tip.hash} at height ${tip.height})`);
       if (block.header.height !== 0) throw new StoreError(`a genesis block has height 0, not ${block.header.height}`);
       checkHash(hash, block);
@@ -149,7 +170,7 @@ export class KvStore implements Store {
    */
   connectBlocks(ws: readonly BlockWrite[]): Promise<void> {
     return this.exclusive(async () => {
-      let tip = await this.getTip();
+      let tip = await this.readTip();
       if (tip === undefined) throw new StoreError('cannot connect a block before genesis is written');
       const ops: KvOp[] = [];
       for (const w of ws) {
@@ -166,10 +187,10 @@ export class KvStore implements Store {
   /** Removes the tip block from the main chain in one batch; its body stays as a side block. */
   disconnectTip(): Promise<{ hash: Hash; block: Block }> {
     return this.exclusive(async () => {
-      const tip = await this.getTip();
+      const tip = await this.readTip();
       if (tip === undefined) throw new StoreError('cannot disconnect: the store has no chain');
       if (tip.height === 0) throw new StoreError('cannot disconnect the genesis block');
-      const block = await this.getBlock(tip.hash);
+      const block = await this.readBlock(tip.hash);
       if (block === undefined) throw new codec.StoreCorruptError('chain', `tip block ${tip.hash} is missing`);
       const u = await this.kv.get(KEY.undo(tip.hash));
       if (u === undefined) throw new codec.StoreCorruptError('chain', `undo data of tip block ${tip.hash} is missing`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockHash, buildGenesisBlock, checkProofOfWork, txRootOf, type Block, type Genesis, type State } from '../../src/core/index.ts';
+import { blockHash, buildGenesisBlock, checkProofOfWork, txId, txRootOf, type Block, type Genesis, type State } from '../../src/core/index.ts';
 import { Chain, ChainError, powRules } from '../../src/chain/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { addrs, mineBlock, powGenesis, transfer } from '../helpers/chain-fixtures.ts';
@@ -186,6 +186,53 @@ test('a run of blocks is connected with one write; a bad one stops the run where
   const reopened = await open(g, store);
   assert.equal(reopened.tip.hash, good.tip.hash);
   assert.equal(reopened.state.root(), good.tip.state.root());
+});
+
+test('the chain runs ahead of a slow write; store reads and persisted() wait for it; a reopen sees only what landed', async () => {
+  const g = powGenesis();
+  const store = new MemoryStore();
+  const chain = await open(g, store);
+  // A backend whose next writes take until the test lets them land (as LevelDB's thread can, on a busy machine).
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const kv = (store as unknown as { kv: { write: (ops: unknown) => Promise<void> } }).kv;
+  const write = kv.write.bind(kv);
+  kv.write = (ops) => gate.then(() => write(ops));
+  const a = next(g, genesisTip(g), [transfer(0, 3, 0, 100n)]);
+  assert.equal((await chain.submitBlock(a.block)).status, 'connected');
+  // In memory at once; on disk only when the write lands.
+  assert.equal(chain.height, 1);
+  let persisted = false;
+  const p = chain.persisted().then(() => (persisted = true));
+  let stored: number | undefined;
+  const read = store.getTip().then((t) => (stored = t?.height));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(persisted, false);
+  assert.equal(stored, undefined, 'a read waits for the write handed over before it');
+  release();
+  await Promise.all([p, read]);
+  assert.equal(stored, 1);
+  assert.equal((await store.getTxLocation(txId(a.block.txs[1]!)))?.height, 1);
+  const reopened = await open(g, store);
+  assert.equal(reopened.tip.hash, a.tip.hash);
+});
+
+test('a failed write stops the chain: storeFailed once, persisted() rejects, further blocks are refused', async () => {
+  const g = powGenesis();
+  const store = new MemoryStore();
+  const chain = await open(g, store);
+  store.connectBlocks = () => Promise.reject(new Error('disk full'));
+  const failures: string[] = [];
+  chain.on('storeFailed', ({ error }) => failures.push(error.message));
+  const a = next(g, genesisTip(g));
+  assert.equal((await chain.submitBlock(a.block)).status, 'connected');
+  await assert.rejects(chain.persisted(), /disk full/);
+  assert.deepEqual(failures, ['disk full']);
+  const b = next(g, a.tip);
+  await assert.rejects(chain.submitBlock(b.block), (e: Error) => e instanceof ChainError && /the store failed.*disk full/.test(e.message));
+  assert.deepEqual(failures, ['disk full']);
+  // The store still holds the chain up to the last write that landed.
+  assert.equal((await open(g, store)).height, 0);
 });
 
 test('reopening a store continues from its tip; another genesis is refused', async () => {

@@ -117,29 +117,40 @@ test('answers that arrive out of order still settle their own requests', async (
   assert.deepEqual(penalties, []);
 });
 
-test('a batch this node fails to store is asked for again, and the failure reaches the caller', async () => {
+test('a batch this node fails to store stops the chain; reopened, it resumes from the store and syncs the rest', async () => {
   const g = powGenesis();
   const source = await buildChain(g, 40);
   const store = new MemoryStore();
   const target = await Chain.open(store, g, powRules(g), { now: () => 1_800_000_000_000 });
-  // The disk fails once, on the first batch.
-  let failures = 1;
+  // The disk fails once, on the second batch.
+  let writes = 0;
   const connectBlocks = store.connectBlocks.bind(store);
-  store.connectBlocks = (ws) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : connectBlocks(ws));
-  const errors: string[] = [];
-  const net = onePeer(source, () => sync, (answer) => setImmediate(() => void answer().catch((e: Error) => errors.push(e.message))));
+  store.connectBlocks = (ws) => (++writes === 2 ? Promise.reject(new Error('disk full')) : connectBlocks(ws));
+  const failed: string[] = [];
+  target.on('storeFailed', ({ error }) => failed.push(error.message));
+  const net = onePeer(source, () => sync, (answer) => setImmediate(() => void answer().catch(() => undefined)));
   const sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 1 });
   sync.tick();
-  await until(() => errors.length === 1, 5_000);
-  assert.equal(errors[0], 'disk full');
-  // Nothing stuck: the next tick asks again and the chain completes.
-  const ticker = setInterval(() => sync.tick(), 20);
+  await until(() => failed.length === 1, 5_000);
+  assert.deepEqual(failed, ['disk full']);
+  assert.equal(target.failure?.message, 'disk full');
+  await assert.rejects(target.persisted(), /disk full/);
+  // Memory ran ahead of the failed write: the chain takes nothing more.
+  await assert.rejects(target.submitBlock((await source.getBlock(source.tip.hash))!), /the store failed/);
+  sync.stop();
+  // Reopened on the same store, the node is at the last batch that was written, and sync completes.
+  const reopened = await Chain.open(store, g, powRules(g), { now: () => 1_800_000_000_000 });
+  assert.equal(reopened.height, 10);
+  const net2 = onePeer(source, () => sync2, (answer) => setImmediate(() => void answer()));
+  const sync2 = new Synchronizer(reopened, net2, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 1 });
+  const ticker = setInterval(() => sync2.tick(), 20);
   try {
-    await until(() => target.height === 40, 10_000);
+    await until(() => reopened.height === 40, 10_000);
   } finally {
     clearInterval(ticker);
+    sync2.stop();
   }
-  assert.equal(target.state.root(), source.state.root());
+  assert.equal(reopened.state.root(), source.state.root());
 });
 
 test('a peer serving a bad header is penalised and its headers are not indexed', async () => {
