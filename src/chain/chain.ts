@@ -291,8 +291,16 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.storeFailure;
   }
 
+  /** Throws once a store write failed: memory is ahead of a disk that can no longer follow in order. */
+  private refuseIfFailed(): void {
+    if (this.storeFailure !== undefined) throw new ChainError(`the store failed, no more changes: ${this.storeFailure.message}`);
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const guarded = (): Promise<T> => (this.storeFailure !== undefined ? Promise.reject(new ChainError(`the store failed, no more changes: ${this.storeFailure.message}`)) : fn());
+    const guarded = (): Promise<T> => {
+      this.refuseIfFailed();
+      return fn();
+    };
     const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
@@ -309,6 +317,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    * before to be committed, so they go one at a time.
    */
   private async submitManyNow(blocks: readonly Block[], from?: string): Promise<SubmitResult[]> {
+    this.refuseIfFailed();
     if (this.rules.final === true && blocks.length > 1) {
       const out: SubmitResult[] = [];
       for (const b of blocks) out.push(...(await this.submitManyNow([b], from)));
@@ -525,6 +534,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       fork = fork.parent;
     }
     if (fork === undefined) throw new ChainError('branch does not join the main chain');
+    // The store disconnects its own tip: it must be this chain's tip, so every
+    // write handed over must have landed first (and one that failed stops here).
+    if (this.tip !== fork) await this.persisted();
     const disconnected: Block[] = [];
     while (this.tip !== fork) {
       const { hash, block } = await this.store.disconnectTip();
@@ -556,6 +568,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
       for (const { e, block, applied } of batch) this.emit('connected', { hash: e.hash, block, state: applied.state });
       while (this.writes.length >= MAX_WRITES_AHEAD) await this.writes[0];
+      // A write failed: stop connecting (the caller sees the error, not 'connected').
+      if (this.storeFailure !== undefined) throw this.storeFailure;
     };
     let pendingBytes = 0;
     let state = this.current;

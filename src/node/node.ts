@@ -110,7 +110,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   private template: { header: BlockHeader; txs: Block['txs'] } | undefined;
   private readonly minedHashes = new Set<Hash>();
   private retemplateTimer: NodeJS.Timeout | undefined;
-  private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void }[] = [];
+  private requested: { left: number; hashes: Hash[]; resolve: (h: Hash[]) => void; reject: (e: Error) => void }[] = [];
   private continuous: boolean;
   private stopped = false;
   /** Senders whose accounts blocks changed since the last mempool pass; 'all' after anything wider. */
@@ -156,7 +156,12 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   start(): void {
     if (this.opts.mine !== undefined) {
       this.miner = new Miner(this.opts.mine.threads, this.now);
-      this.miner.on('found', (h) => void this.onMined(h));
+      this.miner.on('found', (h) =>
+        this.onMined(h).catch((err: unknown) => {
+          // After a store failure the node is stopping; a block found meanwhile is simply dropped.
+          if (this.chain.failure === undefined) this.opts.log.error({ err: String(err) }, 'could not connect a mined block');
+        }),
+      );
       // Worker processes start with the first template (at once when mining continuously).
       if (this.continuous) this.retemplate();
     }
@@ -193,8 +198,8 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   /** Mines the next n blocks here and resolves with their hashes. */
   mineBlocks(n: number): Promise<Hash[]> {
     if (this.miner === undefined) return Promise.reject(new Error('mining is not enabled on this node (start it with --mine)'));
-    return new Promise((resolve) => {
-      this.requested.push({ left: n, hashes: [], resolve });
+    return new Promise((resolve, reject) => {
+      this.requested.push({ left: n, hashes: [], resolve, reject });
       this.retemplate();
     });
   }
@@ -401,8 +406,10 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
         if (--req.left <= 0) {
           this.requested.shift();
           // Answered once stored: a caller told "mined" must find the blocks after a crash.
-          const done = (): void => req.resolve(req.hashes);
-          void this.chain.persisted().then(done, done);
+          this.chain.persisted().then(
+            () => req.resolve(req.hashes),
+            (e: unknown) => req.reject(new Error(`mined blocks could not be stored: ${e instanceof Error ? e.message : String(e)}`)),
+          );
         }
       }
     }

@@ -425,7 +425,9 @@ export class NodeRuntime {
     // order, so the node stops rather than serve a chain it cannot keep.
     node.chain.once('storeFailed', ({ error }) => {
       this.opts.log.fatal({ err: error.message }, 'could not write blocks to the store; stopping (restarted, the node resumes from the last stored block)');
-      void this.stop().finally(() => this.opts.onFatal?.(error));
+      void this.stop()
+        .catch((err: unknown) => this.opts.log.error({ err: String(err) }, 'error while stopping'))
+        .finally(() => this.opts.onFatal?.(error));
     });
     node.on('mined', ({ hash }) => gossip.announce('block', hash));
     // A block from a peer goes on as soon as it is known valid; storing it can follow.

@@ -45,7 +45,7 @@ test('a failed block write stops the node and reaches onFatal', { timeout: 30_00
     await assert.rejects(fetch(`${api}/api/status`, { signal: AbortSignal.timeout(2_000) }));
     await assert.rejects(rt.node.chain.persisted(), /disk full/);
     // The request that mined the block gets an answer or a closed connection, not a hang.
-    assert.ok([200, 500, 503, 'no answer'].includes(await mining), String(await mining));
+    assert.ok([409, 503, 'no answer'].includes(await mining), String(await mining));
   } finally {
     await rt.stop();
   }

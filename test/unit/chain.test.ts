@@ -235,6 +235,40 @@ test('a failed write stops the chain: storeFailed once, persisted() rejects, fur
   assert.equal((await open(g, store)).height, 0);
 });
 
+test('a reorganisation waits for pending writes: one that fails stops it before anything stored is removed', async () => {
+  const g = powGenesis();
+  const store = new MemoryStore();
+  const chain = await open(g, store);
+  const p1 = next(g, genesisTip(g));
+  await chain.submitBlock(p1.block);
+  await chain.persisted();
+  // The next write hangs until the test fails it.
+  const kv = (store as unknown as { kv: { write: (ops: unknown) => Promise<void> } }).kv;
+  const write = kv.write.bind(kv);
+  let fail: (e: Error) => void = () => undefined;
+  const gate = new Promise<void>((_, rej) => (fail = rej));
+  let first = true;
+  kv.write = (ops) => {
+    if (!first) return write(ops);
+    first = false;
+    return gate;
+  };
+  const a2 = next(g, p1.tip);
+  assert.equal((await chain.submitBlock(a2.block)).status, 'connected');
+  const b2 = next(g, p1.tip, [], addrs[1]!);
+  assert.equal((await chain.submitBlock(b2.block)).status, 'side');
+  const disconnected: string[] = [];
+  chain.on('disconnected', ({ hash }) => disconnected.push(hash));
+  // b3 makes the other branch heavier: the switch must first see a2's write land.
+  const b3 = next(g, b2.tip, [], addrs[1]!);
+  const switched = chain.submitBlock(b3.block);
+  await new Promise((r) => setTimeout(r, 10));
+  fail(new Error('disk full'));
+  await assert.rejects(switched, /disk full/);
+  assert.deepEqual(disconnected, []);
+  assert.equal((await store.getTip())?.hash, p1.tip.hash, 'the stored block below the failed write stays');
+});
+
 test('reopening a store continues from its tip; another genesis is refused', async () => {
   const g = powGenesis();
   const store = new MemoryStore();
