@@ -49,8 +49,9 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
   const log = createLogger({ level: s.logLevel, name: s.name });
   if (fault !== undefined) log.warn({ fault }, 'FAULT MODE: this node misbehaves on purpose (tests only)');
   if (s.faultControl) log.info({ faults: s.faults }, 'fault control on: /api/faults may cut and slow this node\'s links (testnet)');
-  // Set once the runtime stopped itself after a fatal error (its log says why).
-  let fatal: (() => void) | 'hit' | undefined;
+  // Settles when the runtime has stopped itself after a fatal error (its log says why).
+  let fatalStop: () => void = () => undefined;
+  const fatal = new Promise<void>((r) => (fatalStop = r));
   const rt = await NodeRuntime.start({
     name: s.name,
     dataDir: s.dataDir,
@@ -74,8 +75,7 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
     testnetControl: s.testnetControl,
     onFatal: () => {
       process.exitCode = 1;
-      if (typeof fatal === 'function') fatal();
-      else fatal = 'hit';
+      fatalStop();
     },
   });
   ctx.out.line(`peerchain node ${s.name}: ${genesis.network} network ${genesis.chainId}, height ${rt.node.chain.height}`);
@@ -94,13 +94,11 @@ export async function runNode(ctx: CliContext, flags: NodeFlags): Promise<void> 
         resolve();
       });
     };
-    const ended = (): void => {
+    void fatal.then(() => {
       stopping = true;
       progress.stop();
       resolve();
-    };
-    if (fatal === 'hit') ended();
-    else fatal = ended;
+    });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
