@@ -64,6 +64,22 @@ async function measure(kind: SyncChainKind, n: number): Promise<number> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const dst = await NodeRuntime.start({ name: 'fresh', dataDir: dir, genesis: genesisFor(kind), key: keyPairFromSeed(Buffer.alloc(32, 2)), log, host: '127.0.0.1', peers: [ready.address] });
+    // PEERCHAIN_BENCH_DEBUG: a timeline (ms since start) of the link, each HEADERS (H), the first BLOCKS (B) and every 1000th block connected.
+    const marks: string[] = [];
+    if (process.env.PEERCHAIN_BENCH_DEBUG) {
+      marks.push(`started ${(performance.now() - t0).toFixed(0)}`);
+      const at = (what: string) => () => marks.push(`${what}@${(performance.now() - t0).toFixed(0)}`);
+      dst.net.once('peer:connected', at('peer'));
+      dst.net.on('HEADERS', at('H'));
+      dst.net.once('BLOCKS', at('B'));
+      let next = 1;
+      dst.node.chain.on('tip', ({ height }) => {
+        if (height >= next) {
+          marks.push(`${height}@${(performance.now() - t0).toFixed(0)}`);
+          next = next === 1 ? 1000 : next + 1000;
+        }
+      });
+    }
     try {
       await profiled(`sync-${kind}`, () => new Promise<void>((resolve, reject) => {
         const limit = setTimeout(() => reject(new Error(`sync did not finish: height ${dst.node.chain.height}`)), 600_000);
@@ -73,6 +89,7 @@ async function measure(kind: SyncChainKind, n: number): Promise<number> {
           if (dst.node.chain.height >= ready.height) {
             if (process.env.PEERCHAIN_BENCH_DEBUG) {
               const cpu = process.cpuUsage(cpu0);
+              console.error(marks.join(' '));
               console.error(`${kind}: all headers after ${headersAt.toFixed(0)} ms, all blocks after ${(performance.now() - t0).toFixed(0)} ms; this process used ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms of CPU`);
             }
             clearInterval(check);

@@ -91,9 +91,19 @@ export function sameHeader(a: BlockHeader, b: BlockHeader): boolean {
 
 /** The Merkle root of a list of transactions. */
 export function txRootOf(txs: readonly Tx[]): Hash {
+  // A block's list is checked on arrival and again by its transition (and by
+  // every validator's prevote check): 2n hashes each time for n transactions.
+  // Remembered per list, and trusted only while it holds the same objects
+  // (a transaction's id is fixed by its object, see txIdBytes).
+  const known = roots.get(txs);
+  if (known !== undefined && known.items.length === txs.length && known.items.every((t, i) => t === txs[i])) return known.root;
   // The cached id bytes, not a hex round trip (the same root as merkleRootHex of the hex ids).
-  return merkleRoot(txs.map(txIdBytes)).toString('hex');
+  const root = merkleRoot(txs.map(txIdBytes)).toString('hex');
+  roots.set(txs, { items: txs.slice(), root });
+  return root;
 }
+
+const roots = new WeakMap<readonly Tx[], { readonly items: readonly Tx[]; readonly root: Hash }>();
 
 /** The JSON form of a block. */
 export function blockToJson(b: Block): BlockJson {
@@ -115,6 +125,33 @@ function num(n: number): string {
   if (!Number.isFinite(n)) throw new RangeError(`cannot encode non-finite number ${n}`);
   return String(n);
 }
+
+/** Byte length of headerCanon(h), remembered per header object (headers are immutable, see blockHash). */
+export function headerCanonBytes(h: BlockHeader): number {
+  let n = canonSizes.get(h);
+  if (n === undefined) {
+    n = headerCanonLength(h) ?? Buffer.byteLength(headerCanon(h), 'utf8');
+    canonSizes.set(h, n);
+  }
+  return n;
+}
+
+const HEX32 = /^[0-9a-f]{64}$/;
+const PLAIN_ID = /^[a-z0-9-]*$/;
+// The keys, punctuation and quotes of headerCanon: `{"bits":` ... `"version":` ... `}`.
+const HEADER_CANON_FIXED = '{"bits":,"chainId":,"height":,"nonce":,"prevHash":,"proposer":,"stateRoot":,"timestamp":,"txRoot":,"version":}'.length;
+
+/** headerCanon's length counted, not written, for the usual header (hex hashes, a plain chain id, integer fields); else undefined. */
+function headerCanonLength(h: BlockHeader): number | undefined {
+  const ints = [h.bits, h.height, h.nonce, h.timestamp, h.version];
+  if (!ints.every((x) => Number.isSafeInteger(x) && x >= 0)) return undefined;
+  if (![h.prevHash, h.proposer, h.stateRoot, h.txRoot].every((x) => HEX32.test(x)) || !PLAIN_ID.test(h.chainId)) return undefined;
+  let n = HEADER_CANON_FIXED + 4 * 66 + h.chainId.length + 2;
+  for (const x of ints) n += String(x).length;
+  return n;
+}
+
+const canonSizes = new WeakMap<BlockHeader, number>();
 
 /** Size in bytes of the canonical JSON form of a block: the unit of the block size limit. */
 export function blockSize(b: Block): number {

@@ -173,11 +173,13 @@ export class KvStore implements Store {
       let tip = await this.readTip();
       if (tip === undefined) throw new StoreError('cannot connect a block before genesis is written');
       const ops: KvOp[] = [];
+      const latest: LatestValues = { accounts: new Map(), records: new Map() };
       for (const w of ws) {
-        blockOps(w, tip, ops);
+        blockOps(w, tip, ops, latest);
         tip = { hash: w.hash, height: w.block.header.height };
       }
       if (ws.length === 0) return;
+      latestOps(latest, ops);
       ops.push({ type: 'put', key: KEY.tip(), value: codec.encodeTip(tip) });
       await this.kv.write(ops);
       this.tip = tip;
@@ -254,8 +256,23 @@ function* mainChainOps(hash: Hash, block: Block, txIds: readonly Hash[]): Genera
   for (let i = 0; i < txIds.length; i++) yield { type: 'put', key: KEY.tx(txIds[i]!), value: codec.encodeTxLocation({ blockHash: hash, height, index: i }) };
 }
 
-/** Appends to `ops` the writes that put block `w` on top of `tip`, after checking it fits there. */
-function blockOps(w: BlockWrite, tip: StoredTip, ops: KvOp[]): void {
+/**
+ * Account and record values a batch of blocks leaves behind. The batch lands
+ * whole or not at all, so only the last value of each is written: a sync
+ * batch of empty blocks pays its miner once, not once per block.
+ */
+interface LatestValues {
+  readonly accounts: Map<string, Account>;
+  readonly records: Map<string, RecordState>;
+}
+
+function latestOps(latest: LatestValues, ops: KvOp[]): void {
+  for (const [address, a] of latest.accounts) ops.push({ type: 'put', key: KEY.account(address), value: codec.encodeAccount(a) });
+  for (const [key, r] of latest.records) ops.push({ type: 'put', key: KEY.record(key), value: codec.encodeRecord(r) });
+}
+
+/** Appends to `ops` the writes that put block `w` on top of `tip`, after checking it fits there; its account and record values go to `latest`. */
+function blockOps(w: BlockWrite, tip: StoredTip, ops: KvOp[], latest: LatestValues): void {
   const h = w.block.header;
   if (h.height !== tip.height + 1) throw new StoreError(`block ${w.hash} has height ${h.height}, the tip is at ${tip.height}; only height ${tip.height + 1} can be connected`);
   if (h.prevHash !== tip.hash) throw new StoreError(`block ${w.hash} has prevHash ${h.prevHash}, which is not the tip ${tip.hash}`);
@@ -263,8 +280,8 @@ function blockOps(w: BlockWrite, tip: StoredTip, ops: KvOp[]): void {
   if (w.txIds.length !== w.block.txs.length) throw new StoreError(`block ${w.hash} has ${w.block.txs.length} transactions but ${w.txIds.length} tx ids`);
   for (const op of mainChainOps(w.hash, w.block, w.txIds)) ops.push(op);
   const { changes } = w;
-  for (const [address, c] of changes.accounts) ops.push({ type: 'put', key: KEY.account(address), value: codec.encodeAccount(c.after) });
-  for (const [key, c] of changes.records) ops.push({ type: 'put', key: KEY.record(key), value: codec.encodeRecord(c.after) });
+  for (const [address, c] of changes.accounts) latest.accounts.set(address, c.after);
+  for (const [key, c] of changes.records) latest.records.set(key, c.after);
   // A record's entries are numbered by its update count, so entry i is the i-th write ever.
   const gained = new Map<string, number>();
   for (const { key, entry } of changes.history) {

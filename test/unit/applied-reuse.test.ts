@@ -18,6 +18,9 @@ import {
   blockSize,
   blockSizeOf,
   buildGenesisBlock,
+  headerCanon,
+  headerCanonBytes,
+  txRootOf,
   signTx,
   txToJson,
   unwrap,
@@ -252,6 +255,23 @@ describe('assembleBlock in one pass', () => {
   });
 });
 
+describe('txRootOf', () => {
+  test('a list changed in place gets its new root, not the remembered one', () => {
+    const a = transfer(wallets[0]!, 0, waddr[1]!);
+    const b = transfer(wallets[1]!, 0, waddr[2]!);
+    const c = transfer(wallets[2]!, 0, waddr[0]!);
+    const list: Tx[] = [a, b];
+    const first = txRootOf(list);
+    assert.equal(txRootOf(list), first);
+    assert.equal(txRootOf([a, b]), first);
+    list[1] = c;
+    assert.equal(txRootOf(list), txRootOf([a, c]));
+    list.push(b);
+    assert.equal(txRootOf(list), txRootOf([a, c, b]));
+    assert.notEqual(txRootOf(list), first);
+  });
+});
+
 describe('blockSizeOf', () => {
   test('agrees with blockSize for transfers, records with any text, a coinbase and a certificate', () => {
     fc.assert(
@@ -266,6 +286,18 @@ describe('blockSizeOf', () => {
         assert.equal(blockSizeOf(b), blockSize(b));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  test('counts a header as headerCanon writes it, whatever its fields hold', () => {
+    const hex = fc.oneof(fc.constant('ab'.repeat(32)), fc.string({ minLength: 64, maxLength: 64, unit: fc.constantFrom(...'0123456789abcdef') }), fc.string(), fc.string({ unit: 'binary' }));
+    const int = fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER), fc.constant(-1), fc.double());
+    fc.assert(
+      fc.property(fc.record({ version: int, chainId: fc.oneof(fc.constant(CHAIN), fc.string(), fc.string({ unit: 'binary' })), height: int, prevHash: hex, timestamp: int, txRoot: hex, stateRoot: hex, bits: int, nonce: int, proposer: hex }), (h) => {
+        if (![h.version, h.height, h.timestamp, h.bits, h.nonce].every(Number.isFinite)) return;
+        assert.equal(headerCanonBytes(h), Buffer.byteLength(headerCanon(h), 'utf8'));
+      }),
+      { numRuns: 300 },
     );
   });
 

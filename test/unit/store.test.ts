@@ -226,6 +226,13 @@ for (const backend of backends) {
       await store.connectBlocks([]);
       await store.connectBlocks([4, 5, 6].map((i) => writeFor(chain, i)));
       await assertMatches(store, chain);
+      // A batch writes each account once, with its last value; each block's undo still restores its own parent's.
+      await store.disconnectTip();
+      await assertMatches(store, chain.slice(0, 6));
+      await store.disconnectTip();
+      await assertMatches(store, chain.slice(0, 5));
+      await store.connectBlocks([5, 6].map((i) => writeFor(chain, i)));
+      await assertMatches(store, chain);
       assert.deepEqual(
         (await store.getBlocks([chain[2]!.hash, 'ff'.repeat(32), 'not hex', chain[6]!.hash])).map((b) => b?.header.height),
         [2, undefined, undefined, 6],
