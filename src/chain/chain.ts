@@ -27,6 +27,7 @@ import {
 import type { Store } from '../storage/index.ts';
 import { BlockIndex, type IndexEntry } from './block-index.ts';
 import type { ChainRules } from './rules.ts';
+import { BoundedMap } from '../util/bounded.ts';
 
 /** Outcome of offering a block to the chain. */
 export type SubmitResult =
@@ -679,13 +680,12 @@ function bodyBytes(block: Block): number {
  * kept and then again when it is applied.
  */
 function rememberingVerifier(capacity = 20_000): (tx: SignedTx, id: Buffer) => boolean {
-  const passed = new Map<string, string>();
+  const passed = new BoundedMap<string, string>(capacity);
   return (tx, id) => {
     const hex = id.toString('hex');
     if (passed.get(hex) === tx.sig) return true;
     if (!verifyTxSignature(tx, id)) return false;
     passed.set(hex, tx.sig);
-    if (passed.size > capacity) passed.delete(passed.keys().next().value!);
     return true;
   };
 }

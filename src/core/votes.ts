@@ -6,6 +6,7 @@
  */
 import { fromHex, isHex, isPublicKeyHex, sign, taggedHash, toHex, verify, type Hash, type KeyPair, type PublicKeyHex } from '../crypto/index.ts';
 import { canonicalBytes } from './encoding.ts';
+import { BoundedMap } from '../util/bounded.ts';
 
 /** Domain tags of consensus signatures. */
 export const VOTE_TAG = 'peerchain:bft:vote:v1';
@@ -56,7 +57,7 @@ export function isWellFormedVote(v: unknown): v is Vote {
 // commit certificate of the block it decided. Each (signer, message,
 // signature) that passed is remembered, so it costs one Ed25519 check.
 const VERIFIED_MAX = 4096;
-const verifiedSigs = new Map<string, string>();
+const verifiedSigs = new BoundedMap<string, string>(VERIFIED_MAX);
 
 /** True if `signatureHex` is the signer's signature of the 32-byte digest (never throws); a triple that passed before is not checked again. */
 export function verifyDigestSignature(signer: PublicKeyHex, digest: Buffer, signatureHex: string): boolean {
@@ -65,7 +66,6 @@ export function verifyDigestSignature(signer: PublicKeyHex, digest: Buffer, sign
   if (verifiedSigs.get(signatureHex) === what) return true;
   if (!verify(signer, digest, fromHex(signatureHex))) return false;
   verifiedSigs.set(signatureHex, what);
-  if (verifiedSigs.size > VERIFIED_MAX) verifiedSigs.delete(verifiedSigs.keys().next().value!);
   return true;
 }
 

@@ -2,6 +2,7 @@ import { TAG, taggedHash } from './hash.ts';
 import { fromHex } from './hex.ts';
 import { bech32mDecode, bech32mEncode, convertBits } from './bech32.ts';
 import type { PublicKeyHex } from './keys.ts';
+import { BoundedMap, BoundedSet } from '../util/bounded.ts';
 
 /** An account address: bech32m with prefix "pc", e.g. pc1qxyz... */
 export type Address = string;
@@ -11,9 +12,9 @@ const PAYLOAD_BYTES = 20;
 
 // Deriving an address costs a hash and a bech32 checksum; senders repeat, so keep recent ones.
 const ADDRESS_CACHE_MAX = 8192;
-const addressCache = new Map<PublicKeyHex, Address>();
+const addressCache = new BoundedMap<PublicKeyHex, Address>(ADDRESS_CACHE_MAX);
 // Strings addressError accepted (a pure check, so a hit is as good as a decode).
-const validAddresses = new Set<string>();
+const validAddresses = new BoundedSet<string>(ADDRESS_CACHE_MAX);
 
 /** The address of a public key: bech32m of the first 20 bytes of its tagged hash. */
 export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
@@ -21,7 +22,6 @@ export function addressFromPublicKey(publicKey: PublicKeyHex): Address {
   if (cached !== undefined) return cached;
   const payload = taggedHash(TAG.address, fromHex(publicKey, 32)).subarray(0, PAYLOAD_BYTES);
   const address = bech32mEncode(ADDRESS_HRP, convertBits(payload, 8, 5, true) as number[]);
-  if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.delete(addressCache.keys().next().value!);
   addressCache.set(publicKey, address);
   return address;
 }
@@ -39,7 +39,6 @@ export function addressError(s: unknown): string | undefined {
   if (d.hrp !== ADDRESS_HRP) return `address ${s} has prefix "${d.hrp}", expected "${ADDRESS_HRP}"`;
   const bytes = convertBits(d.words, 5, 8, false);
   if (bytes === undefined || bytes.length !== PAYLOAD_BYTES) return `address ${s} does not hold a ${PAYLOAD_BYTES}-byte payload`;
-  if (validAddresses.size >= ADDRESS_CACHE_MAX) validAddresses.delete(validAddresses.values().next().value!);
   validAddresses.add(s);
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { fromHex, isHex, toHex } from './hex.ts';
+import { BoundedMap } from '../util/bounded.ts';
 
 /** An Ed25519 public key as 64 lowercase hex characters; also a node id. */
 export type PublicKeyHex = string;
@@ -44,7 +45,7 @@ export function sign(keys: KeyPair, message: Uint8Array): Buffer {
 
 // Importing a raw key costs ~10% of a verify, so KeyObjects are kept for reuse.
 const PUBKEY_CACHE_MAX = 4096;
-const pubkeyCache = new Map<string, KeyObject>();
+const pubkeyCache = new BoundedMap<string, KeyObject>(PUBKEY_CACHE_MAX);
 
 // Encodings of the eight small-order points (libsodium's blacklist), compared
 // with the sign bit cleared. node:crypto verifies cofactorless and accepts
@@ -80,10 +81,6 @@ export function publicKeyObject(publicKey: PublicKeyHex): KeyObject {
     k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
   } catch {
     throw new KeyError('not a valid Ed25519 public key');
-  }
-  if (pubkeyCache.size >= PUBKEY_CACHE_MAX) {
-    const oldest = pubkeyCache.keys().next().value;
-    if (oldest !== undefined) pubkeyCache.delete(oldest);
   }
   pubkeyCache.set(publicKey, k);
   return k;

@@ -16,6 +16,7 @@ import {
   type SignedTx,
   type State,
 } from '../core/index.ts';
+import { BoundedMap } from '../util/bounded.ts';
 
 /** Mempool limits and policy. */
 export interface MempoolOptions {
@@ -57,9 +58,11 @@ export const DEFAULT_VERIFIED_CAPACITY = 50_000;
  * forgetting (oldest first, beyond capacity) only costs a second check.
  */
 export class VerifiedTxCache {
-  private readonly sigs = new Map<Hash, string>();
+  private readonly sigs: BoundedMap<Hash, string>;
 
-  constructor(readonly capacity: number = DEFAULT_VERIFIED_CAPACITY) {}
+  constructor(readonly capacity: number = DEFAULT_VERIFIED_CAPACITY) {
+    this.sigs = new BoundedMap(capacity);
+  }
 
   /** Number of remembered pairs. */
   get size(): number {
@@ -73,9 +76,7 @@ export class VerifiedTxCache {
 
   /** Remembers that the signature of this id verified. */
   add(id: Hash, sig: string): void {
-    this.sigs.delete(id);
-    this.sigs.set(id, sig);
-    if (this.sigs.size > this.capacity) this.sigs.delete(this.sigs.keys().next().value!);
+    this.sigs.touch(id, sig);
   }
 
   /** Verifies a transaction's signature unless this exact pair passed before; remembers a pass. */

@@ -1,8 +1,12 @@
-/** A bounded set that forgets the least recently touched key first. */
-export class LruSet<K> {
-  private readonly items = new Set<K>();
+import { BoundedSet } from '../util/bounded.ts';
 
-  constructor(readonly capacity: number) {}
+/** A bounded set that forgets the least recently touched key first (in constant time: see BoundedSet). */
+export class LruSet<K> {
+  private readonly items: BoundedSet<K>;
+
+  constructor(readonly capacity: number) {
+    this.items = new BoundedSet(capacity);
+  }
 
   get size(): number {
     return this.items.size;
@@ -14,13 +18,7 @@ export class LruSet<K> {
 
   /** Adds or refreshes a key; evicts the oldest beyond capacity. Returns true if the key was new. */
   add(k: K): boolean {
-    const had = this.items.delete(k);
-    this.items.add(k);
-    if (this.items.size > this.capacity) {
-      const oldest = this.items.values().next().value as K;
-      this.items.delete(oldest);
-    }
-    return !had;
+    return this.items.touch(k);
   }
 
   delete(k: K): boolean {
