@@ -8,7 +8,18 @@ export const MEDIAN_TIME_SPAN = 11;
 
 /** The median of the last (up to) 11 timestamps, oldest first. */
 export function medianTimePast(timestamps: readonly number[]): number {
-  const last = timestamps.slice(-MEDIAN_TIME_SPAN).slice().sort((a, b) => a - b);
+  // An insertion sort of at most 11 numbers: every header a sync takes in asks for one.
+  const from = Math.max(0, timestamps.length - MEDIAN_TIME_SPAN);
+  const last: number[] = [];
+  for (let i = from; i < timestamps.length; i++) {
+    const x = timestamps[i]!;
+    let j = last.length;
+    while (j > 0 && last[j - 1]! > x) {
+      last[j] = last[j - 1]!;
+      j--;
+    }
+    last[j] = x;
+  }
   if (last.length === 0) return 0;
   return last[Math.floor(last.length / 2)]!;
 }
@@ -55,9 +66,23 @@ export function checkHeader(h: BlockHeader, ctx: HeaderContext): Result<void> {
 
 /** Checks that a header's hash meets the target its bits encode. */
 export function checkProofOfWork(h: BlockHeader): Result<void> {
-  const target = decodeBits(h.bits);
+  const target = targetHex(h.bits);
   if (target === undefined) return fail(ERR.BAD_TARGET, `bits 0x${h.bits.toString(16)} do not encode a valid target`);
-  // The remembered hex hash: a header is hashed once however many checks ask.
-  if (BigInt('0x' + blockHash(h)) > target) return fail(ERR.BAD_POW, 'block hash does not meet its target');
+  // The remembered hex hash, compared as text: lowercase hex of equal length
+  // orders as the numbers do, and no BigInt is parsed per header.
+  if (blockHash(h) > target) return fail(ERR.BAD_POW, 'block hash does not meet its target');
   return ok(undefined);
+}
+
+// The last target seen, as 64 hex digits: a chain keeps one between retargets.
+let lastBits = -1;
+let lastTarget: string | undefined;
+
+function targetHex(bits: number): string | undefined {
+  if (bits !== lastBits) {
+    const t = decodeBits(bits);
+    lastTarget = t === undefined ? undefined : t.toString(16).padStart(64, '0');
+    lastBits = bits;
+  }
+  return lastTarget;
 }

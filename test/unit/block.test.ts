@@ -315,6 +315,22 @@ describe('compact targets ("bits")', () => {
     const bad = checkProofOfWork({ ...mined, bits: 0x01fedcba });
     assert.ok(!bad.ok && bad.error.code === ERR.BAD_TARGET);
   });
+
+  test('checkProofOfWork agrees with comparing the hash as a number, across targets', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.nat(), fc.integer({ min: 1, max: 255 }), (bits, nonce, zeros) => {
+        // Arbitrary bits (mostly invalid) and valid ones near the hash's own size.
+        for (const b of [bits, bitsForLeadingZeroBits(Math.min(240, zeros))]) {
+          const h = { ...HEADER, bits: b, nonce };
+          const target = decodeBits(b);
+          const r = checkProofOfWork(h);
+          if (target === undefined) assert.ok(!r.ok && r.error.code === ERR.BAD_TARGET);
+          else assert.equal(r.ok, BigInt('0x' + blockHash(h)) <= target);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('medianTimePast', () => {
@@ -327,6 +343,16 @@ describe('medianTimePast', () => {
     const input = [50, 10, 40, 30, 20];
     medianTimePast(input);
     assert.deepEqual(input, [50, 10, 40, 30, 20]); // not sorted in place
+  });
+
+  test('agrees with sorting the last 11', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 48 }), { maxLength: 30 }), (ts) => {
+        const last = ts.slice(-11).sort((a, b) => a - b);
+        assert.equal(medianTimePast(ts), last.length === 0 ? 0 : last[Math.floor(last.length / 2)]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
