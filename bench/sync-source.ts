@@ -31,9 +31,14 @@ for (let i = 0; i < blocks.length; i += 500) {
   }
 }
 const ready: SourceReady = { address: src.net.listenAddresses()[0]!, height: src.node.chain.height, stateRoot: src.node.chain.state.root() };
+const cpuAtReady = process.cpuUsage();
 process.send!(ready);
 // The parent disconnects (or dies): stop serving and clean up.
 process.on('disconnect', () => {
+  if (process.env.PEERCHAIN_BENCH_DEBUG) {
+    const c = process.cpuUsage(cpuAtReady);
+    console.error(`source: serving used ${((c.user + c.system) / 1000).toFixed(0)} ms of CPU`);
+  }
   void src.stop().finally(() => {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
