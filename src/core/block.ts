@@ -145,7 +145,7 @@ const HEADER_CANON_FIXED = '{"bits":,"chainId":,"height":,"nonce":,"prevHash":,"
 function headerCanonLength(h: BlockHeader): number | undefined {
   const ints = [h.bits, h.height, h.nonce, h.timestamp, h.version];
   if (!ints.every((x) => Number.isSafeInteger(x) && x >= 0)) return undefined;
-  if (![h.prevHash, h.proposer, h.stateRoot, h.txRoot].every((x) => HEX32.test(x)) || !PLAIN_ID.test(h.chainId)) return undefined;
+  if (![h.prevHash, h.proposer, h.stateRoot, h.txRoot].every((x) => HEX32.test(x)) || typeof h.chainId !== 'string' || !PLAIN_ID.test(h.chainId)) return undefined;
   let n = HEADER_CANON_FIXED + 4 * 66 + h.chainId.length + 2;
   for (const x of ints) n += String(x).length;
   return n;

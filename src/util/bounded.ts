@@ -10,15 +10,24 @@
  * across evictions resumes where it stopped instead. That is the language's
  * defined behaviour, not an engine quirk: an iterator skips entries deleted
  * behind it and reaches entries added after it was made.
+ *
+ * The cursor has a cost of its own: V8 keeps every table replaced since the
+ * cursor last moved reachable from it, holes and all, so that it can catch up.
+ * Writes that evict nothing (refreshing a key, deleting one) replace tables
+ * without moving it; after `capacity` of those the cursor is dropped, and the
+ * next eviction starts a fresh one, which walks the holes once. Both costs
+ * stay bounded: memory by a few tables, time by one walk per `capacity` writes.
  */
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
   // Every entry before the cursor was evicted: the next one it yields is the oldest live entry.
-  private cursor: Iterator<K>;
+  private cursor: Iterator<K> | undefined;
+  // Writes since the cursor last moved.
+  private idle = 0;
 
+  /** `capacity`: entries kept, a non-negative integer or Infinity (never evict). */
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
-    this.cursor = this.map.keys();
+    if (capacity !== Infinity && !(Number.isSafeInteger(capacity) && capacity >= 0)) throw new RangeError(`capacity must be a non-negative integer or Infinity, got ${capacity}`);
   }
 
   /** Number of entries. */
@@ -39,7 +48,8 @@ export class BoundedMap<K, V> {
   /** Sets a value; a new key is the newest entry, an existing one keeps its age. Drops the oldest beyond capacity. */
   set(k: K, v: V): this {
     this.map.set(k, v);
-    this.evict();
+    if (this.map.size > this.capacity) this.evict();
+    else this.rest();
     return this;
   }
 
@@ -51,13 +61,16 @@ export class BoundedMap<K, V> {
 
   /** Removes a key; true if it was held. */
   delete(k: K): boolean {
-    return this.map.delete(k);
+    const had = this.map.delete(k);
+    if (had) this.rest();
+    return had;
   }
 
   /** Removes everything. */
   clear(): void {
     this.map.clear();
-    this.cursor = this.map.keys();
+    this.cursor = undefined;
+    this.idle = 0;
   }
 
   /** Keys, oldest first. */
@@ -72,14 +85,23 @@ export class BoundedMap<K, V> {
 
   private evict(): void {
     while (this.map.size > this.capacity) {
-      let r = this.cursor.next();
-      if (r.done === true) {
-        // An exhausted iterator stays exhausted; start a new one (rare: only when the cursor ran off the end).
+      let r = this.cursor?.next();
+      if (r === undefined || r.done === true) {
+        // No cursor yet, or dropped; or exhausted (an exhausted iterator stays so): start one.
         this.cursor = this.map.keys();
         r = this.cursor.next();
         if (r.done === true) return;
       }
       this.map.delete(r.value);
+    }
+    this.idle = 0;
+  }
+
+  /** Counts a write that left the cursor where it was; drops the cursor after `capacity` of them. */
+  private rest(): void {
+    if (this.cursor !== undefined && ++this.idle > this.capacity) {
+      this.cursor = undefined;
+      this.idle = 0;
     }
   }
 }

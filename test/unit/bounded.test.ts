@@ -37,7 +37,7 @@ function model(capacity: number) {
 
 test('BoundedMap matches a Map trimmed from its oldest entry, in content and order', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 12 }), fc.array(opArb, { maxLength: 400 }), (capacity, ops) => {
+    fc.property(fc.integer({ min: 0, max: 12 }), fc.array(opArb, { maxLength: 400 }), (capacity, ops) => {
       const b = new BoundedMap<number, number>(capacity);
       const ref = model(capacity);
       for (const o of ops) {
@@ -80,25 +80,54 @@ test('BoundedSet: add keeps an old key old, touch makes it newest', () => {
 });
 
 test('eviction takes constant time however many entries were dropped before', () => {
-  // A regression guard on the cost model, counted in iterator steps rather
+  // A regression guard on the cost model, counted in iterators made rather
   // than timed: with a fresh iterator per eviction, V8 walks every hole left
   // by earlier deletions from the start of the table.
   const b = new BoundedMap<number, number>(1000);
-  const keysCalls = { n: 0 };
+  const made = spyIterators(b);
+  for (let i = 0; i < 50_000; i++) b.set(i, i);
+  assert.equal(b.size, 1000);
+  assert.equal(made.n, 1, 'one cursor for 49,000 evictions');
+  assert.deepEqual([...b.keys()].slice(0, 2), [49_000, 49_001]);
+});
+
+test('writes that evict nothing do not keep the cursor (and the tables it pins) forever', () => {
+  // V8 keeps every table replaced since a live iterator last moved reachable
+  // from it: refreshing keys without evicting must not let them pile up.
+  const b = new BoundedMap<number, number>(100);
+  const made = spyIterators(b);
+  for (let i = 0; i < 101; i++) b.set(i, i);
+  assert.equal(made.n, 1);
+  const cursor = () => (b as unknown as { cursor: unknown }).cursor;
+  assert.notEqual(cursor(), undefined);
+  for (let i = 0; i < 100; i++) b.touch(1 + (i % 50), i);
+  assert.notEqual(cursor(), undefined, 'kept while fewer than capacity writes left it in place');
+  b.touch(7, 0);
+  assert.equal(cursor(), undefined, 'dropped after capacity writes that evicted nothing');
+  b.set(1000, 0);
+  assert.equal(made.n, 2, 'the next eviction starts a fresh cursor');
+  assert.equal(b.size, 100);
+  assert.equal(b.has(51), false, 'the oldest untouched key went first');
+});
+
+function spyIterators(b: BoundedMap<number, number>): { n: number } {
+  const made = { n: 0 };
   const inner = (b as unknown as { map: Map<number, number> }).map;
   const keys = inner.keys.bind(inner);
   inner.keys = () => {
-    keysCalls.n++;
+    made.n++;
     return keys();
   };
-  for (let i = 0; i < 50_000; i++) b.set(i, i);
-  assert.equal(b.size, 1000);
-  assert.deepEqual([...b.keys()].slice(0, 2), [49_000, 49_001]);
-  // The cursor was made once, in the constructor, before the spy: no new iterator per eviction.
-  assert.equal(keysCalls.n, 1, 'only the spread above made an iterator');
-});
+  return made;
+}
 
-test('a capacity must be a positive integer', () => {
-  assert.throws(() => new BoundedMap(0), /positive integer/);
-  assert.throws(() => new BoundedSet(1.5), /positive integer/);
+test('a capacity is a non-negative integer or Infinity', () => {
+  assert.throws(() => new BoundedMap(-1), /non-negative integer/);
+  assert.throws(() => new BoundedSet(1.5), /non-negative integer/);
+  const none = new BoundedSet<number>(0);
+  assert.equal(none.add(1), true);
+  assert.equal(none.size, 0, 'capacity 0 remembers nothing');
+  const all = new BoundedMap<number, number>(Infinity);
+  for (let i = 0; i < 1000; i++) all.set(i, i);
+  assert.equal(all.size, 1000);
 });
