@@ -155,11 +155,19 @@ const canonSizes = new WeakMap<BlockHeader, number>();
 
 /** Size in bytes of the canonical JSON form of a block: the unit of the block size limit. */
 export function blockSize(b: Block): number {
-  // Keys in sorted order: commit, header, txs.
-  let s = b.commit === undefined ? '{' : `{"commit":${canonicalJson(b.commit)},`;
-  s += `"header":${headerCanon(b.header)},"txs":[`;
-  for (let i = 0; i < b.txs.length; i++) s += (i > 0 ? ',' : '') + canonicalJson(txToJson(b.txs[i]!));
-  return Buffer.byteLength(s + ']}', 'utf8');
+  let n = blockFrameBytes(b);
+  for (const tx of b.txs) n += Buffer.byteLength(canonicalJson(txToJson(tx)), 'utf8');
+  return n;
+}
+
+/**
+ * The canonical bytes of a block around its transactions: keys in sorted
+ * order, `{"commit":C,"header":H,"txs":[` ... `]}` (no commit: `{"header":`),
+ * and the commas between transactions.
+ */
+export function blockFrameBytes(b: Block): number {
+  const commit = b.commit === undefined ? 1 : 11 + Buffer.byteLength(canonicalJson(b.commit), 'utf8');
+  return commit + 9 + headerCanonBytes(b.header) + 8 + 2 + Math.max(0, b.txs.length - 1);
 }
 
 const HEADER_FIELDS = ['version', 'chainId', 'height', 'prevHash', 'timestamp', 'txRoot', 'stateRoot', 'bits', 'nonce', 'proposer'] as const;

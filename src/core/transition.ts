@@ -1,7 +1,6 @@
 import { addressFromPublicKey } from '../crypto/index.ts';
 import { addAmounts, formatAmount, subAmounts } from './amount.ts';
-import { blockSize, headerCanonBytes, NO_PROPOSER, txRootOf } from './block.ts';
-import { canonicalJson } from './encoding.ts';
+import { blockFrameBytes, blockSize, NO_PROPOSER, txRootOf } from './block.ts';
 import { ERR, fail, ok, type Result } from './errors.ts';
 import { applyEvidenceTx, MAX_EVIDENCE_PER_BLOCK } from './evidence.ts';
 import { activateScheduled, applyGovernTx } from './governance.ts';
@@ -207,13 +206,12 @@ const SIG_HEX = /^[0-9a-f]{128}$/;
  * from the wire) sends the block through the full measurement.
  */
 export function blockSizeOf(block: Block): number {
-  // `{"header":` H `,"txs":[` ... `]}`, with `"commit":` C `,` after the brace when there is one.
-  let n = (block.commit === undefined ? 1 : 11 + Buffer.byteLength(canonicalJson(block.commit), 'utf8')) + 9 + headerCanonBytes(block.header) + 8 + 2;
+  let n = blockFrameBytes(block);
   for (const tx of block.txs) {
     if ('sig' in tx && !SIG_HEX.test(tx.sig)) return blockSize(block);
     n += txSize(tx);
   }
-  return n + Math.max(0, block.txs.length - 1);
+  return n;
 }
 
 /** Applies a signed transaction or an evidence transaction; returns the fee (evidence pays none). */

@@ -18,6 +18,7 @@ import {
   blockSize,
   blockSizeOf,
   buildGenesisBlock,
+  canonicalJson,
   headerCanon,
   headerCanonBytes,
   txRootOf,
@@ -284,6 +285,9 @@ describe('blockSizeOf', () => {
         const block: Block = { header: propose(genesis(), { state: buildGenesisBlock(genesis()).state, tip: { hash: 'ab'.repeat(32), header: { timestamp: T0 } }, height: 0 } as unknown as Chain, []).header, txs };
         const b = withCommit ? certify(block) : block;
         assert.equal(blockSizeOf(b), blockSize(b));
+        const json: Record<string, JsonValue> = { header: { ...b.header }, txs: b.txs.map((t) => txToJson(t) as JsonValue) };
+        if (b.commit !== undefined) json.commit = b.commit;
+        assert.equal(blockSize(b), Buffer.byteLength(canonicalJson(json), 'utf8'), 'the canonical JSON written out');
       }),
       { numRuns: 60 },
     );
