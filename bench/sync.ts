@@ -6,17 +6,18 @@
  * separate processes). Empty blocks are compared with naivechain's 264 ms
  * for 10,000 blocks on this machine kind (which skips validation and
  * persistence and sends the chain as one message); blocks of transfers with
- * the Ed25519 ceiling.
+ * the Ed25519 ceiling of every core (the node checks a batch's signatures on
+ * all of them).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keyPairFromSeed } from '../src/crypto/index.ts';
 import { NodeRuntime } from '../src/node/runtime.ts';
 import { createLogger } from '../src/node/logger.ts';
-import { rawVerifyRate } from './ceilings.ts';
+import { rawVerifyRateAllCores } from './ceilings.ts';
 import { report, type BenchRow } from './report.ts';
 import { profiled } from './profile.ts';
 import { genesisFor, TX_PER_BLOCK, type SyncChainKind } from './sync-chain.ts';
@@ -116,9 +117,10 @@ export async function run(): Promise<void> {
   const emptyMs = await measure('empty', BLOCKS);
   rows.push({ name: `sync ${BLOCKS} empty blocks (validated, persisted)`, value: emptyMs, unit: 'ms', ceiling: (264 * BLOCKS) / 10_000, ceilingName: 'naivechain, no checks', target: '<= naivechain' });
   const txBlocks = Number(process.env.PEERCHAIN_BENCH_TX_BLOCKS ?? BLOCKS);
-  const ceiling = rawVerifyRate();
+  // The node checks a synced batch's signatures on every core (the thread pool), so the ceiling is every core's.
+  const ceiling = await rawVerifyRateAllCores();
   const txMs = await measure('transfers', txBlocks);
-  rows.push({ name: `sync ${txBlocks} blocks x ${TX_PER_BLOCK} transfers`, value: (txBlocks * TX_PER_BLOCK * 1000) / txMs, unit: 'tx/s', ceiling, ceilingName: 'raw Ed25519 verify, 1 core', target: '>= 50%' });
+  rows.push({ name: `sync ${txBlocks} blocks x ${TX_PER_BLOCK} transfers`, value: (txBlocks * TX_PER_BLOCK * 1000) / txMs, unit: 'tx/s', ceiling, ceilingName: `raw Ed25519 verify, all ${availableParallelism()} cores`, target: '>= 50%' });
   report('sync', rows, { blocks: BLOCKS, txBlocks, source: 'separate process, LevelDB' });
 }
 

@@ -71,6 +71,12 @@ export interface ChainOptions {
   readonly now: () => number;
   /** Signature check for the transition (the node plugs in the mempool's cache). */
   readonly verifySignature?: BlockContext['verifySignature'];
+  /**
+   * Checks signatures ahead, off the event loop and on every core, so that
+   * `verifySignature` then finds them passed (the node plugs in the same
+   * cache). Undefined when there is nothing to check.
+   */
+  readonly prefetchSignatures?: (txs: readonly Tx[]) => Promise<void> | undefined;
   readonly maxOrphans?: number;
   /** Main-chain states kept in memory for fast reorganisations. */
   readonly snapshots?: number;
@@ -224,12 +230,18 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /** Offers a block (mined here or received from `from`). */
   submitBlock(block: Block, from?: string): Promise<SubmitResult> {
-    return this.serial(() => this.submitNow(block, from));
+    const checking = this.opts.prefetchSignatures?.(block.txs);
+    return this.serial(checking === undefined ? () => this.submitNow(block, from) : () => checking.then(() => this.submitNow(block, from)));
   }
 
-  /** Offers several blocks (a sync batch): a run extending the tip is connected and written as one. */
+  /**
+   * Offers several blocks (a sync batch): a run extending the tip is connected
+   * and written as one. Their signatures are checked on other cores at once,
+   * while the blocks offered before are still being connected.
+   */
   submitBlocks(blocks: readonly Block[], from?: string): Promise<SubmitResult[]> {
-    return this.serial(() => this.submitManyNow(blocks, from));
+    const checking = this.opts.prefetchSignatures?.(blocks.flatMap((b) => b.txs));
+    return this.serial(checking === undefined ? () => this.submitManyNow(blocks, from) : () => checking.then(() => this.submitManyNow(blocks, from)));
   }
 
   /** Offers a run of headers in order (sync): each is checked and indexed without its body. */

@@ -2,6 +2,7 @@
 export * from './hex.ts';
 export * from './hash.ts';
 export * from './keys.ts';
+export * from './verify-async.ts';
 export * from './bech32.ts';
 export * from './address.ts';
 export * from './keyfile.ts';

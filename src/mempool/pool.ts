@@ -5,6 +5,7 @@ import {
   fail,
   formatAmount,
   ok,
+  txId,
   txIdBytes,
   txSender,
   txSize,
@@ -15,7 +16,9 @@ import {
   type Result,
   type SignedTx,
   type State,
+  type Tx,
 } from '../core/index.ts';
+import { isHex, verifyAsync } from '../crypto/index.ts';
 import { BoundedMap } from '../util/bounded.ts';
 
 /** Mempool limits and policy. */
@@ -85,6 +88,37 @@ export class VerifiedTxCache {
     if (!verifyTxSignature(tx, id)) return false;
     this.add(idHex, tx.sig);
     return true;
+  }
+
+  /**
+   * Checks, on the thread pool and so on every core, the signatures of `txs`
+   * not yet known to pass, and remembers those that pass: the synchronous
+   * `verify` that admission and block checks call then finds them (a failure
+   * is left for that call to find and report). Undefined when there is
+   * nothing to check, so that a caller need not wait a turn.
+   */
+  prefetch(txs: readonly Tx[]): Promise<void> | undefined {
+    const jobs: Promise<void>[] = [];
+    let asked: Set<Hash> | undefined;
+    for (const tx of txs) {
+      if (tx.kind === 'coinbase' || tx.kind === 'evidence') continue;
+      const id = txIdBytes(tx);
+      const idHex = txId(tx);
+      const sig = tx.sig;
+      if (this.sigs.get(idHex) === sig || !isHex(sig, 64)) continue;
+      // The same pair twice in one call (a block and its copy) is checked once.
+      asked ??= new Set();
+      const k = idHex + sig;
+      if (asked.has(k)) continue;
+      asked.add(k);
+      jobs.push(
+        verifyAsync(tx.from, id, Buffer.from(sig, 'hex')).then((passed) => {
+          if (passed) this.add(idHex, sig);
+        }),
+      );
+    }
+    if (jobs.length === 0) return undefined;
+    return Promise.all(jobs).then(() => undefined);
   }
 }
 

@@ -146,6 +146,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     const chain = await Chain.open(opts.store, opts.genesis, rules, {
       now,
       verifySignature: (tx, id) => verified.verify(tx, id),
+      prefetchSignatures: (txs) => verified.prefetch(txs),
       commitRoom: opts.genesis.consensus.type === 'bft' ? commitRoom : undefined,
     });
     const mempool = new Mempool({ chainId: opts.genesis.chainId, params: opts.genesis.params, ...DEFAULT_MEMPOOL, ...opts.mempool, now, verified });

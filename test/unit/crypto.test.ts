@@ -31,6 +31,7 @@ import {
   taggedHash,
   toHex,
   verify,
+  verifyAsync,
   type KeyFile,
   type KeyFileEncrypted,
   type KeyFilePlain,
@@ -231,6 +232,28 @@ describe('Ed25519 (RFC 8032 section 7.1)', () => {
     const universal = fromHex('01' + '00'.repeat(31) + '00'.repeat(32));
     assert.equal(verify(identity, utf8('any message'), universal), false);
     assert.equal(verify(identity, utf8('another message'), universal), false);
+  });
+
+  test('verifyAsync gives verify\'s answer for the vectors, flipped bits, wrong keys, malformed input and small-order keys', async () => {
+    const cases: [string, Uint8Array, Uint8Array][] = vectors.map((v) => [v.publicKey, fromHex(v.message), fromHex(v.signature)]);
+    for (let i = 0; i < sig.length * 8; i += 7) {
+      const bad = Buffer.from(sig);
+      bad[i >> 3]! ^= 1 << (i & 7);
+      cases.push([v1.publicKey, msg, bad]);
+    }
+    cases.push([vectors[0]!.publicKey, msg, sig], [v1.publicKey, Buffer.from([1]), sig], [v1.publicKey.slice(2), msg, sig], ['zz', msg, sig], [v1.publicKey, msg, sig.subarray(0, 63)], [v1.publicKey, msg, Buffer.alloc(64)]);
+    cases.push(['01' + '00'.repeat(31), utf8('any message'), fromHex('01' + '00'.repeat(63))]);
+    const answers = await Promise.all(cases.map(([k, m, s]) => verifyAsync(k, m, s)));
+    assert.deepEqual(answers, cases.map(([k, m, s]) => verify(k, m, s)));
+    assert.equal(answers.filter((a) => a).length, vectors.length);
+  });
+
+  test('verifyAsync answers every one of more checks than it hands the thread pool at once, each with its own answer', async () => {
+    const keys = keyPairFromSeed(fromHex(v1.seed));
+    const msgs = Array.from({ length: 700 }, (_, i) => utf8(`message ${i}`));
+    const sigs = msgs.map((m, i) => (i % 3 === 0 ? sign(keys, utf8('another message')) : sign(keys, m)));
+    const answers = await Promise.all(msgs.map((m, i) => verifyAsync(keys.publicKey, m, sigs[i]!)));
+    assert.deepEqual(answers, msgs.map((_, i) => i % 3 !== 0));
   });
 
   test('keyPairFromSeed rejects a seed that is not 32 bytes; publicKeyObject rejects malformed keys', () => {

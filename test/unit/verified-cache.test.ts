@@ -59,6 +59,24 @@ describe('VerifiedTxCache', () => {
     assert.equal(c.has(txId(tx), tx.sig), true, 'a failed check does not evict the good pair');
   });
 
+  test('prefetch checks on the thread pool what is not known to pass, remembers passes only, and has nothing to wait for when all are known', async () => {
+    const c = new VerifiedTxCache();
+    const good = [0, 1, 2].map((n) => transfer(n));
+    const bad = forged(transfer(3));
+    const malformed = { ...transfer(4), sig: 'not hex' } as SignedTx;
+    const coinbase = { kind: 'coinbase', chainId: CHAIN, to: sink, amount: 50n, height: 1 } as const;
+    assert.ok(c.verify(good[0]!, txIdBytes(good[0]!)));
+    const checking = c.prefetch([coinbase, ...good, good[1]!, bad, malformed]);
+    assert.ok(checking instanceof Promise);
+    await checking;
+    for (const tx of good) assert.equal(c.has(txId(tx), tx.sig), true);
+    assert.equal(c.has(txId(bad), bad.sig), false, 'a failure is not remembered as a pass');
+    assert.equal(c.verify(bad, txIdBytes(bad)), false, 'and the synchronous check still refuses it');
+    assert.equal(c.size, 3);
+    assert.equal(c.prefetch([coinbase, ...good]), undefined, 'nothing left to check: no promise to wait for');
+    assert.equal(c.prefetch([]), undefined);
+  });
+
   test('stays within its capacity, forgetting the oldest first', () => {
     const c = new VerifiedTxCache(3);
     const txs = [0, 1, 2, 3].map((n) => transfer(n));
