@@ -211,6 +211,20 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     return parsed.ok ? this.admitTx(parsed.value, from) : parsed;
   }
 
+  /**
+   * Admits transactions given as untrusted JSON, each on its own and in order,
+   * as submitTx would; their signatures are checked first, at once on every
+   * core (the thread pool), so a batch costs the event loop little of it.
+   */
+  async submitTxs(jsons: readonly unknown[], from: 'api' | 'peer' = 'api'): Promise<Result<{ id: Hash }>[]> {
+    const parsed = jsons.map((j) => txFromJson(j, this.genesis.params));
+    const fresh: Tx[] = [];
+    for (const p of parsed) if (p.ok && p.value.kind !== 'coinbase' && p.value.kind !== 'evidence' && !this.mempool.has(txId(p.value))) fresh.push(p.value);
+    const checking = this.mempool.verified.prefetch(fresh);
+    if (checking !== undefined) await checking;
+    return parsed.map((p) => (p.ok ? this.admitTx(p.value, from) : p));
+  }
+
   /** Admits a transaction already parsed (structure checked) by txFromJson. */
   admitTx(tx: Tx, from: 'api' | 'peer' = 'api'): Result<{ id: Hash }> {
     if (tx.kind === 'coinbase') return fail(ERR.BAD_COINBASE, 'a coinbase cannot be submitted; miners create it');

@@ -55,10 +55,7 @@ export function txRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const body = req.body as { txs?: unknown } | undefined;
     if (typeof body !== 'object' || body === null || !Array.isArray(body.txs)) throw new ApiError(400, 'BAD_BODY', 'request body must be {"txs": [signed transactions]}');
     if (body.txs.length > MAX_BATCH) throw new ApiError(400, 'BAD_BODY', `at most ${MAX_BATCH} transactions per batch, got ${body.txs.length}`);
-    const results = body.txs.map((tx) => {
-      const r = ctx.node.submitTx(tx, 'api');
-      return r.ok ? { id: r.value.id } : { error: { code: r.error.code, message: r.error.message } };
-    });
+    const results = (await ctx.node.submitTxs(body.txs, 'api')).map((r) => (r.ok ? { id: r.value.id } : { error: { code: r.error.code, message: r.error.message } }));
     const accepted = results.filter((r) => 'id' in r).length;
     reply.code(accepted > 0 ? 202 : 400);
     return { accepted, results };
