@@ -5,10 +5,10 @@
  *
  * The file is newline-delimited JSON, appended to and never edited in place;
  * pruning rewrites it to a temporary file and renames it over the old one.
- * A line torn by a crash is the last one and is ignored: its vote was never
- * sent, because sending waits for the write.
+ * A line torn by a crash is the last one and is cut off at the next open:
+ * its vote was never sent, because sending waits for the write.
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isWellFormedProposal, isWellFormedVote, type Proposal, type Vote } from './types.ts';
 
@@ -47,7 +47,15 @@ export class Wal {
     const entries: WalEntry[] = [];
     let skipped = 0;
     if (existsSync(file)) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const bytes = readFileSync(file);
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      // A torn last line (no newline) goes: the next entry appended would
+      // otherwise be glued onto it, and that vote, sent, would not parse back.
+      if (end < bytes.length) {
+        cutTo(file, end);
+        if (bytes.toString('utf8', end).trim() !== '') skipped++;
+      }
+      for (const line of bytes.toString('utf8', 0, end).split('\n')) {
         if (line.trim() === '') continue;
         const e = parseEntry(line);
         if (e === undefined) skipped++;
@@ -117,6 +125,17 @@ function split(entries: readonly WalEntry[]): { votes: Vote[]; proposals: Propos
     else proposals.push(e.proposal);
   }
   return { votes, proposals };
+}
+
+/** Truncates the file to `length` bytes, durably, before anything is appended. */
+function cutTo(file: string, length: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    ftruncateSync(fd, length);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function syncDir(dir: string): void {
