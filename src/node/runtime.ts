@@ -123,6 +123,8 @@ export class NodeRuntime {
   private bft: BftEngine | undefined;
   private wal: Wal | undefined;
   private readonly evidence: Evidence[] = [];
+  /** The two signatures (in canonical order) of each piece of evidence kept. */
+  private readonly evidenceKeys = new Set<string>();
   private stopped = false;
 
   private constructor(
@@ -352,13 +354,20 @@ export class NodeRuntime {
   }
 
   private recordEvidence(e: Evidence, from: string | undefined): void {
-    const key = e.voteA.signature + e.voteB.signature;
-    if (this.evidence.some((x) => x.voteA.signature + x.voteB.signature === key)) return;
-    this.evidence.push(e);
+    // One equivocation, whichever order a node saw its two votes in: kept, put on chain and passed on once.
+    const tx = evidenceTx(this.opts.genesis.chainId, e.voteA, e.voteB);
+    const key = tx.voteA.signature + tx.voteB.signature;
+    if (this.evidenceKeys.has(key)) return;
+    this.evidenceKeys.add(key);
+    const ordered: Evidence = { voteA: tx.voteA, voteB: tx.voteB };
+    this.evidence.push(ordered);
     // The next proposal of this node puts it on chain (any validator's will do).
-    this.node.addEvidence(evidenceTx(this.opts.genesis.chainId, e.voteA, e.voteB));
-    if (this.evidence.length > 1000) this.evidence.shift();
-    this.net.broadcast('EVIDENCE', { evidence: { voteA: { ...e.voteA }, voteB: { ...e.voteB } } }, from);
+    this.node.addEvidence(tx);
+    if (this.evidence.length > 1000) {
+      const old = this.evidence.shift()!;
+      this.evidenceKeys.delete(old.voteA.signature + old.voteB.signature);
+    }
+    this.net.broadcast('EVIDENCE', { evidence: { voteA: { ...ordered.voteA }, voteB: { ...ordered.voteB } } }, from);
   }
 
   private consensusApi(): ConsensusApi | undefined {
