@@ -62,6 +62,12 @@ export interface BftMachineOptions {
 // a height at slightly different times); bounded so a peer cannot fill memory.
 const MAX_FUTURE_MESSAGES = 10_000;
 
+// Rounds beyond the next one for which one validator's messages are kept:
+// enough for the f+1 round-skip rule to learn where the others are, few enough
+// that a validator signing messages for far rounds cannot make us hold (and
+// scan on every message) any number of them. Tendermint bounds it likewise.
+const MAX_FAR_ROUNDS = 4;
+
 const walKey = (height: number, round: number, type: VoteType): string => `${height}/${round}/${type}`;
 
 /** One validator's Tendermint state machine. */
@@ -83,6 +89,8 @@ export class BftStateMachine {
   private precommitTimeoutDone = new Set<number>();
   private polUpdateDone = new Set<number>();
   private proposedIn = new Set<number>();
+  /** Per validator, the rounds beyond the next one it has messages kept for (see MAX_FAR_ROUNDS). */
+  private farRounds = new Map<PublicKeyHex, Set<number>>();
   private future: BftMessage[] = [];
   private out: BftAction[] = [];
 
@@ -130,6 +138,7 @@ export class BftStateMachine {
     this.prevoteTimeoutDone = new Set();
     this.precommitTimeoutDone = new Set();
     this.polUpdateDone = new Set();
+    this.farRounds = new Map();
     this.proposedIn = new Set((this.opts.signedProposals ?? []).filter((p) => p.height === height && p.proposer === this.opts.keys.publicKey).map((p) => p.round));
     this.lockedValue = null;
     this.lockedRound = -1;
@@ -172,6 +181,33 @@ export class BftStateMachine {
     if (vote.height === this.heightV + 1 || (this.stepV === 'idle' && vote.height > this.heightV)) this.defer({ kind: 'vote', vote });
     else if (vote.height === this.heightV && this.stepV !== 'idle') this.acceptVote(vote);
     return this.flush();
+  }
+
+  /**
+   * True if a message of `validator` for `round` of this height would be
+   * kept: any round up to the next one, and a few further ones per validator.
+   */
+  keeps(validator: PublicKeyHex, round: number): boolean {
+    if (round <= this.roundV + 1) return true;
+    const far = this.farRounds.get(validator);
+    if (far === undefined || far.has(round)) return true;
+    // Rounds we have since reached are no longer far.
+    for (const r of far) if (r <= this.roundV + 1) far.delete(r);
+    return far.size < MAX_FAR_ROUNDS;
+  }
+
+  /** True if a proposal for this round of the height is held (the first one counts). */
+  hasProposal(round: number): boolean {
+    return this.proposals.has(round);
+  }
+
+  /** Distinct validators that voted for `blockHash` at this height, in any round. */
+  backers(blockHash: Hash): number {
+    const who = new Set<PublicKeyHex>();
+    for (const r of this.votes.roundsSeen()) {
+      for (const type of ['prevote', 'precommit'] as const) for (const v of this.votes.get(r, type).votesFor(blockHash)) who.add(v.validator);
+    }
+    return who.size;
   }
 
   /** Handles a message of either kind. */
@@ -247,16 +283,25 @@ export class BftStateMachine {
   private acceptProposal(p: Proposal): void {
     if (this.proposals.has(p.round)) return; // first one counts; a second is the proposer's fault
     if (p.proposer !== this.opts.validators.proposer(p.height, p.round)) return;
-    if (!verifyProposal(p, this.opts.chainId)) return;
+    if (!this.keeps(p.proposer, p.round) || !verifyProposal(p, this.opts.chainId)) return;
+    this.noteRound(p.proposer, p.round);
     this.proposals.set(p.round, p);
     this.progress();
   }
 
   private acceptVote(v: Vote): void {
-    if (!this.opts.validators.has(v.validator) || !verifyVote(v, this.opts.chainId)) return;
+    if (!this.opts.validators.has(v.validator) || !this.keeps(v.validator, v.round) || !verifyVote(v, this.opts.chainId)) return;
+    this.noteRound(v.validator, v.round);
     const r = this.votes.add(v);
     if (r.kind === 'equivocation') this.out.push({ kind: 'evidence', evidence: r.evidence });
     if (r.kind === 'added') this.progress();
+  }
+
+  private noteRound(validator: PublicKeyHex, round: number): void {
+    if (round <= this.roundV + 1) return;
+    let far = this.farRounds.get(validator);
+    if (far === undefined) this.farRounds.set(validator, (far = new Set()));
+    far.add(round);
   }
 
   /** Signs (WAL first) and sends a vote, unless the WAL holds a different one for the same slot. */
