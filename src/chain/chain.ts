@@ -393,8 +393,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     // header: refuse it without marking the hash invalid, or anyone could
     // poison a valid block by sending its header with other transactions.
     if (txRootOf(block.txs) !== block.header.txRoot) {
-      this.emit('invalid', { hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' }, from });
-      return { status: 'invalid', hash, error: { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' } };
+      this.emit('invalid', { hash, error: TX_ROOT_MISMATCH, from });
+      return { status: 'invalid', hash, error: TX_ROOT_MISMATCH };
     }
     if (this.rules.final === true) {
       const gated = this.finalityGate(block, hash, entry, from);
@@ -519,6 +519,18 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (c.parent !== parent || !sameTxs(c.txs, block.txs)) return undefined;
     if (c.bytes + (block.commit === undefined ? 0 : commitBytes(block)) > this.genesis.params.maxBlockBytes) return undefined;
     return ok(c.applied);
+  }
+
+  /**
+   * Checks that a body is the one its header commits to: the tx root, and
+   * every sender signature (which no hash covers). A failure condemns this
+   * copy of the body, never the block: a BFT engine drops such a copy of a
+   * proposal and waits for a true one, as admit does for a block.
+   */
+  checkBodyCopy(block: Block): Result<void> {
+    if (txRootOf(block.txs) !== block.header.txRoot) return fail(TX_ROOT_MISMATCH.code, TX_ROOT_MISMATCH.message);
+    const bad = this.badSignature(block);
+    return bad === undefined ? ok(undefined) : fail(bad.code, bad.message);
   }
 
   private badSignature(block: Block): RuleError | undefined {
@@ -701,6 +713,8 @@ function rememberingVerifier(capacity = 20_000): (tx: SignedTx, id: Buffer) => b
     return true;
   };
 }
+
+const TX_ROOT_MISMATCH: RuleError = { code: ERR.BAD_TX_ROOT, message: 'transactions do not match the header tx root' };
 
 /** Bytes a block's commit certificate adds to its canonical size. */
 function commitBytes(block: Block): number {

@@ -293,6 +293,7 @@ export class NodeRuntime {
         pendingTxs: () => node.mempool.size,
         buildBlock: (height) => node.buildProposal(height),
         checkBlock: (block) => node.chain.checkCandidate(block),
+        checkBody: (block) => node.chain.checkBodyCopy(block),
         commit: async (block) => {
           const r = await node.submitBlock(block);
           if (r.status === 'connected') gossip.announce('block', r.hash);

@@ -40,6 +40,11 @@ export interface BftHost {
   buildBlock(height: number): Block | undefined;
   /** Full validation of a candidate child of the tip. */
   checkBlock(block: Block): Result<void>;
+  /**
+   * Checks that a body is the one its header commits to (tx root and sender
+   * signatures, which no hash covers): a failure condemns the copy, not the block.
+   */
+  checkBody(block: Block): Result<void>;
   /** Hands a decided block with its certificate to the chain. */
   commit(block: Block): Promise<void>;
   /** Sends to every peer but `except`. */
@@ -88,6 +93,8 @@ export interface BftStatus {
 
 // Bounds on what peers can make us hold.
 const MAX_FUTURE = 2000;
+// A validator's messages for later heights kept: a proposal and its votes over a few rounds.
+const MAX_FUTURE_PER_VALIDATOR = 64;
 const MAX_BLOCKS = 64;
 const MAX_SEEN = 20_000;
 // A validator prevotes for a proposal once it has checked it, which for a full
@@ -113,6 +120,9 @@ export class BftEngine {
   private proposalOf = new Map<Hash, Proposal>();
   private validity = new Map<Hash, boolean>();
   private future: { msg: BftWire; from?: string }[] = [];
+  /** Messages kept in `future`, per signing validator, and their signatures. */
+  private futureBy = new Map<PublicKeyHex, number>();
+  private futureSigs = new Set<string>();
   private readonly seen = new Set<string>();
   /** What this node signed and sent at the current height, re-sent to peers that connect later. */
   private sent: BftWire[] = [];
@@ -196,15 +206,29 @@ export class BftEngine {
     if (msg.kind === 'proposal' && blockHash(msg.block.header) !== msg.proposal.blockHash) return false;
     const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
     if (h < this.heightV) return true;
-    if (h > this.heightV || this.machine === undefined) {
-      // A later height: we are behind, or others finished first. Kept, bounded,
-      // unverified (the validator set of a future height is not known yet).
-      if (this.future.length < MAX_FUTURE && h <= this.heightV + 2) this.future.push({ msg, from });
-      return true;
-    }
+    const m = this.machine;
+    if (h > this.heightV || m === undefined) return this.keepForLater(msg, h, from);
     const validators = this.host.validators();
-    const ok = msg.kind === 'vote' ? validators.has(msg.vote.validator) && verifyVote(msg.vote, this.host.chainId) : validators.has(msg.proposal.proposer) && verifyProposal(msg.proposal, this.host.chainId);
-    if (!ok) return false;
+    if (msg.kind === 'vote') {
+      if (!validators.has(msg.vote.validator) || !verifyVote(msg.vote, this.host.chainId)) return false;
+      // Too far ahead for this validator's share of rounds: dropped, not a fault.
+      if (!m.keeps(msg.vote.validator, msg.vote.round)) return true;
+    } else {
+      const p = msg.proposal;
+      // Only the scheduled proposer of a round may propose in it.
+      if (p.proposer !== validators.proposer(h, p.round) || !verifyProposal(p, this.host.chainId)) return false;
+      // The first proposal of a round counts (a second is its proposer's fault); far rounds wait.
+      if (m.proposalIn(p.round) !== undefined || !m.keeps(p.proposer, p.round)) return true;
+      // The proposal signs the header only. A copy whose transactions are not
+      // the ones the header commits to is refused as a copy: its signature is
+      // not marked seen and no verdict is kept for the hash, so the true body
+      // can still come (from the proposer or an honest relay).
+      const body = this.host.checkBody(msg.block);
+      if (!body.ok) {
+        this.host.log.warn({ height: h, round: p.round, from, code: body.error.code }, `a copy of a proposal with a body its header does not commit to: ${body.error.message}`);
+        return false;
+      }
+    }
     this.remember(sig);
     if (!this.started) this.begin();
     this.deliver(msg, from);
@@ -246,6 +270,30 @@ export class BftEngine {
       // Votes are small: pass each new one on so validators not linked to its signer hear it.
       if (this.isValidator()) this.host.broadcast(msg, from);
     }
+  }
+
+  /**
+   * Keeps a message of a later height (we are behind, or others finished
+   * first) for when we get there. The validator set of that height is not
+   * known yet; the current one stands in (a set changes rarely, and a message
+   * of a newly added validator dropped here costs at most a round). Only
+   * signed messages of validators are kept, a bounded number per validator,
+   * so nobody can crowd out the others' or start a height early with junk.
+   */
+  private keepForLater(msg: BftWire, h: number, from: string): boolean {
+    if (h > this.heightV + 2) return true;
+    const sig = msg.kind === 'vote' ? msg.vote.signature : msg.proposal.signature;
+    if (this.futureSigs.has(sig)) return true;
+    const signer = msg.kind === 'vote' ? msg.vote.validator : msg.proposal.proposer;
+    if (!this.host.validators().has(signer)) return true;
+    const signed = msg.kind === 'vote' ? verifyVote(msg.vote, this.host.chainId) : verifyProposal(msg.proposal, this.host.chainId);
+    if (!signed) return false;
+    const n = this.futureBy.get(signer) ?? 0;
+    if (n >= MAX_FUTURE_PER_VALIDATOR || this.future.length >= MAX_FUTURE) return true;
+    this.futureBy.set(signer, n + 1);
+    this.futureSigs.add(sig);
+    this.future.push({ msg, from });
+    return true;
   }
 
   private advance(): void {
@@ -297,10 +345,12 @@ export class BftEngine {
     this.handle(this.machine.start(this.heightV));
     const pending = this.future;
     this.future = [];
+    this.futureBy = new Map();
+    this.futureSigs = new Set();
     for (const f of pending) {
       const h = f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height;
       if (h === this.heightV) this.onMessage(f.msg, f.from ?? '');
-      else if (h > this.heightV) this.future.push(f);
+      else if (h > this.heightV) this.keepForLater(f.msg, h, f.from ?? '');
     }
   }
 
@@ -464,9 +514,34 @@ export class BftEngine {
     return ok;
   }
 
+  /**
+   * Keeps a proposed block's body, dropping the oldest beyond MAX_BLOCKS but
+   * never one this height may still commit (see `needed`): a validator that
+   * proposes in many rounds must not push the decided body out.
+   */
   private keepBlock(block: Block): void {
-    this.blocks.set(blockHash(block.header), block);
-    while (this.blocks.size > MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
+    const hash = blockHash(block.header);
+    this.blocks.delete(hash);
+    this.blocks.set(hash, block);
+    if (this.blocks.size <= MAX_BLOCKS) return;
+    for (const h of [...this.blocks.keys()]) {
+      if (this.blocks.size <= MAX_BLOCKS) break;
+      if (this.needed(h)) continue;
+      this.blocks.delete(h);
+      this.proposalOf.delete(h);
+    }
+  }
+
+  /**
+   * True for a body this height may still commit: the one locked or valid
+   * here, the current round's proposal, or one that more than f validators
+   * voted for (so at least one honest validator saw it valid).
+   */
+  private needed(hash: Hash): boolean {
+    const m = this.machine;
+    if (m === undefined) return false;
+    if (m.lock.value === hash || m.validHash === hash || m.proposalIn(m.round) === hash) return true;
+    return m.backers(hash) >= this.host.validators().skipThreshold;
   }
 
   private holderSet(blockHash: Hash): Set<string> {

@@ -196,9 +196,14 @@ export class BftStateMachine {
     return far.size < MAX_FAR_ROUNDS;
   }
 
-  /** True if a proposal for this round of the height is held (the first one counts). */
-  hasProposal(round: number): boolean {
-    return this.proposals.has(round);
+  /** The block of the proposal held for this round of the height (the first one counts), if any. */
+  proposalIn(round: number): Hash | undefined {
+    return this.proposals.get(round)?.blockHash;
+  }
+
+  /** The block this node would re-propose (the last one it saw +2/3 prevotes for), if any. */
+  get validHash(): Hash | null {
+    return this.validValue;
   }
 
   /** Distinct validators that voted for `blockHash` at this height, in any round. */
