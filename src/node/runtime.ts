@@ -55,6 +55,61 @@ const PROVABLY_BAD: readonly ErrorCode[] = [ERR.MALFORMED, ERR.TOO_LARGE, ERR.BA
 const BLOCKS_REPLY_BYTES = 3 * 1024 * 1024;
 // Stored blocks read per LevelDB call when serving GET_BLOCKS.
 const SERVE_READ_CHUNK = 16;
+// Sync requests one peer may have here at once, the one being answered included. Our own
+// Synchronizer has at most one headers request out per peer, plus one asked ahead, and
+// `requestsPerPeer` (4) body requests: a peer past that asks faster than it reads.
+const MAX_SYNC_REQUESTS_PER_PEER = 6;
+// A little: a peer whose requests to us timed out may ask again before our answers reach it.
+const EXCESS_SYNC_REQUEST_POINTS = 1;
+
+/** A sync request waiting for its answer. */
+type SyncRequest = { readonly type: 'GET_HEADERS'; readonly payload: PayloadOf<'GET_HEADERS'> } | { readonly type: 'GET_BLOCKS'; readonly payload: PayloadOf<'GET_BLOCKS'> };
+
+/**
+ * Each peer's sync requests, answered one at a time in the order they came.
+ * An answer is built only when its turn comes and few requests may wait, so a
+ * peer that asks and never reads costs one answer in memory, not one per request.
+ */
+class SyncServer {
+  private readonly queues = new Map<string, SyncRequest[]>();
+
+  constructor(
+    private readonly answer: (peer: string, request: SyncRequest) => Promise<void>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues a request; false, and nothing queued, when the peer already has as many as it may. */
+  take(peer: string, request: SyncRequest): boolean {
+    const queue = this.queues.get(peer);
+    if (queue === undefined) {
+      const fresh = [request];
+      this.queues.set(peer, fresh);
+      void this.serve(peer, fresh);
+      return true;
+    }
+    if (queue.length >= MAX_SYNC_REQUESTS_PER_PEER) return false;
+    queue.push(request);
+    return true;
+  }
+
+  /** Forgets a departed peer's requests, so none of them is read from the store or built. */
+  forget(peer: string): void {
+    this.queues.delete(peer);
+  }
+
+  private async serve(peer: string, queue: SyncRequest[]): Promise<void> {
+    // The request being answered stays at the head, so it counts towards the bound.
+    while (queue.length > 0 && this.queues.get(peer) === queue) {
+      try {
+        await this.answer(peer, queue[0]!);
+      } catch (err) {
+        this.log.error({ peer: peer.slice(0, 16), err: String(err) }, `could not answer ${queue[0]!.type}`);
+      }
+      queue.shift();
+    }
+    if (this.queues.get(peer) === queue) this.queues.delete(peer);
+  }
+}
 
 function metaPersistence(store: Store, name: string): Persistence {
   return {
@@ -429,6 +484,47 @@ export class NodeRuntime {
     }
   }
 
+  /** Answers one sync request, building the answer only now that its turn has come. */
+  private async answerSync(store: Store, peer: string, request: SyncRequest): Promise<void> {
+    if (request.type === 'GET_HEADERS') {
+      const { locator, limit, stop } = request.payload;
+      await this.net.sendReliably(peer, 'HEADERS', { headers: this.node.chain.headersAfter(locator, limit, stop).map((h) => ({ ...h })) });
+      return;
+    }
+    const texts = await this.blockTexts(store, request.payload.hashes);
+    // A slow reader must get every answer it is allowed: wait for its buffer rather than drop one.
+    await this.net.sendReliably(peer, 'BLOCKS', new EncodedPayload('BLOCKS', `{"blocks":[${texts.join(',')}]}`));
+  }
+
+  /** The wire text of the blocks asked for that this node holds, in the order asked, within the reply limit. */
+  private async blockTexts(store: Store, asked: readonly string[]): Promise<string[]> {
+    // Stored blocks go out as the JSON text they were stored in (their wire form), not decoded and encoded again.
+    const texts: string[] = [];
+    let bytes = 0;
+    // Read a few at a time, so a request for large blocks stops reading at the reply limit.
+    for (let i = 0; i < asked.length && bytes <= BLOCKS_REPLY_BYTES; i += SERVE_READ_CHUNK) {
+      const hashes = asked.slice(i, i + SERVE_READ_CHUNK);
+      const cached = hashes.map((h) => this.node.chain.cachedBlock(h));
+      const missing = hashes.filter((_, j) => cached[j] === undefined);
+      const stored = missing.length === 0 ? [] : await store.getBlockTexts(missing);
+      let k = 0;
+      for (let j = 0; j < hashes.length; j++) {
+        const b = cached[j];
+        const text = b !== undefined ? encodeBlock(b) : stored[k++];
+        if (text === undefined) continue;
+        // Damaged storage must not go out as a frame the peer blames on us: a stored block is one JSON object.
+        if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
+          this.opts.log.error({ hash: hashes[j] }, 'a stored block is damaged (not a JSON object); not serving it');
+          continue;
+        }
+        bytes += text.length + 1;
+        if (bytes > BLOCKS_REPLY_BYTES && texts.length > 0) break;
+        texts.push(text);
+      }
+    }
+    return texts;
+  }
+
   private wire(store: Store): void {
     const { net, node, gossip, sync } = this;
     // Memory ran ahead of a write that failed: nothing more can be stored in
@@ -448,47 +544,14 @@ export class NodeRuntime {
     node.on('tx', ({ id, from }) => {
       if (from !== 'peer') gossip.announce('tx', id);
     });
-    net.on('GET_HEADERS', (p, from) => {
-      void net.sendReliably(from, 'HEADERS', { headers: node.chain.headersAfter(p.locator, p.limit, p.stop).map((h) => ({ ...h })) });
-    });
-    // Answers go out in the order the requests came: each peer's requests queue behind one another.
-    const serving = new Map<string, Promise<void>>();
-    net.on('GET_BLOCKS', (p, from) => {
-      const prev = serving.get(from) ?? Promise.resolve();
-      const next = prev.then(async () => {
-        // Stored blocks go out as the JSON text they were stored in (their wire form), not decoded and encoded again.
-        const texts: string[] = [];
-        let bytes = 0;
-        // Read a few at a time, so a request for large blocks stops reading at the reply limit.
-        for (let i = 0; i < p.hashes.length && bytes <= BLOCKS_REPLY_BYTES; i += SERVE_READ_CHUNK) {
-          const hashes = p.hashes.slice(i, i + SERVE_READ_CHUNK);
-          const cached = hashes.map((h) => node.chain.cachedBlock(h));
-          const missing = hashes.filter((_, j) => cached[j] === undefined);
-          const stored = missing.length === 0 ? [] : await store.getBlockTexts(missing);
-          let k = 0;
-          for (let j = 0; j < hashes.length; j++) {
-            const b = cached[j];
-            const text = b !== undefined ? encodeBlock(b) : stored[k++];
-            if (text === undefined) continue;
-            // Damaged storage must not go out as a frame the peer blames on us: a stored block is one JSON object.
-            if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
-              this.opts.log.error({ hash: hashes[j] }, 'a stored block is damaged (not a JSON object); not serving it');
-              continue;
-            }
-            bytes += text.length + 1;
-            if (bytes > BLOCKS_REPLY_BYTES && texts.length > 0) break;
-            texts.push(text);
-          }
-        }
-        // A slow reader must get every answer: wait for its buffer rather than drop one.
-        await net.sendReliably(from, 'BLOCKS', new EncodedPayload('BLOCKS', `{"blocks":[${texts.join(',')}]}`));
-      });
-      const settled = next.catch(() => undefined);
-      serving.set(from, settled);
-      void settled.then(() => {
-        if (serving.get(from) === settled) serving.delete(from);
-      });
-    });
+    // Answers go out in the order the requests came, one at a time per peer. A request past the
+    // bound comes from a peer that does not read its answers: it is dropped, and the peer charged.
+    const serving = new SyncServer((peer, request) => this.answerSync(store, peer, request), this.opts.log);
+    const take = (peer: string, request: SyncRequest): void => {
+      if (!serving.take(peer, request)) net.penalize(peer, EXCESS_SYNC_REQUEST_POINTS, `more than ${MAX_SYNC_REQUESTS_PER_PEER} sync requests waiting`);
+    };
+    net.on('GET_HEADERS', (payload, from) => take(from, { type: 'GET_HEADERS', payload }));
+    net.on('GET_BLOCKS', (payload, from) => take(from, { type: 'GET_BLOCKS', payload }));
     net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
     net.on('BLOCKS', (p, from) => {
       // A failure here is this node's (its store), not the peer's: say so and let sync ask again.
@@ -503,6 +566,7 @@ export class NodeRuntime {
     });
     net.on('peer:disconnected', (d) => {
       this.peerHeights.delete(d.id);
+      serving.forget(d.id);
       sync.peerGone(d.id);
     });
   }
