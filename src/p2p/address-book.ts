@@ -91,7 +91,10 @@ export class AddressBook {
     return true;
   }
 
-  /** Adds (or refreshes) an address; returns its canonical form, or undefined if malformed. */
+  /**
+   * Adds (or refreshes) an address; returns its canonical form, or undefined if malformed.
+   * `nodeId` only fills an entry that names no node yet: a claim never replaces what a dial found (success()).
+   */
   add(address: string, source: AddressSource, nodeId?: string): string | undefined {
     const a = canonical(address);
     if (a === undefined) return undefined;
@@ -100,7 +103,7 @@ export class AddressBook {
     if (e !== undefined) {
       e.lastSeen = now;
       if (PINNED.has(source) && !PINNED.has(e.source)) e.source = source;
-      if (nodeId !== undefined) e.nodeId = nodeId;
+      if (nodeId !== undefined && e.nodeId === undefined) e.nodeId = nodeId;
     } else {
       if (this.entries.size >= this.capacity && !this.evict()) return undefined;
       this.entries.set(a, { address: a, source, nodeId, firstSeen: now, lastSeen: now, lastSuccess: undefined, lastAttempt: undefined, failures: 0, nextAttemptAt: 0 });

@@ -204,6 +204,7 @@ interface Link {
   readonly address: string;
   readonly dialed: string | undefined;
   readonly host: string;
+  /** The addresses the peer announced in HELLO: unverified hints, never proof that an address is its. */
   readonly listen: readonly string[];
   readonly connectedAt: number;
   lastAddrAnswer: number;
@@ -435,7 +436,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return l === undefined ? Promise.reject(new Error(`not connected to ${peerId.slice(0, 16)}`)) : l.peer.ping(timeoutMs);
   }
 
-  /** Bans a node (and its host and addresses) by hand. */
+  /** Bans a node by hand (with its host, and the address we dialed it at). */
   ban(nodeId: string, reason: string, durationMs?: number): void {
     const l = this.links.get(nodeId);
     this.applyBan(nodeId, l, reason, durationMs);
@@ -577,6 +578,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   private async dialNow(address: string): Promise<ConnectResult> {
     const transport = this.transports[parseAddress(address)?.scheme ?? 'ws'] as Transport;
+    // Nodes linked before this dial began: finding one of them at the address tells us whose it is, and must not
+    // swap out a settled link (only dials that cross, two nodes dialing each other at once, go to the tie-break).
+    const linkedBefore = new Set(this.links.keys());
     this.book.attempt(address);
     let conn: Connection;
     try {
@@ -595,11 +599,17 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     let h: Handshaken;
     let heard: string | undefined;
     try {
-      h = await handshake(conn, this.handshakeConfig('outbound', (id) => (heard = id)), this.clock);
+      h = await handshake(conn, this.handshakeConfig('outbound', (id) => (heard = id), linkedBefore), this.clock);
     } catch (err) {
       this.addClosedTraffic(conn);
       const reason = err instanceof HandshakeError ? err.reason : 'error';
-      if (reason === 'duplicate-connection') return { ok: true, status: 'known' };
+      if (reason === 'duplicate-connection') {
+        // The node at this address is one we are already linked to: say whose it is (it told us when we dialed it),
+        // so that maintain() does not dial it again while that link lasts.
+        const e = this.book.get(address);
+        if (e !== undefined && heard !== undefined) e.nodeId = heard;
+        return heard === undefined ? { ok: true, status: 'known' } : { ok: true, status: 'known', peerId: heard };
+      }
       if (reason === 'partitioned') {
         // A testnet partition, on either side: it will heal, so retry at a steady pace rather than back off for
         // minutes, and remember whose address this is so that maintain() stops dialing it while we block it.
@@ -633,7 +643,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   // ---- the peer set ----
 
-  private handshakeConfig(direction: 'inbound' | 'outbound', onHello?: (nodeId: string) => void): HandshakeConfig {
+  private handshakeConfig(direction: 'inbound' | 'outbound', onHello?: (nodeId: string) => void, linkedBefore?: ReadonlySet<string>): HandshakeConfig {
     const head = this.o.head();
     return {
       keys: this.o.keys,
@@ -647,10 +657,11 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       timeoutMs: this.o.handshakeTimeoutMs,
       isMember: this.o.isMember,
       memberCert: this.o.memberCert,
-      // Only a link that would lose the tie-break against the existing one is a duplicate.
+      // Only a link that would lose the tie-break against the existing one is a duplicate, or a dial that
+      // found a node already linked when it began.
       isConnected: (id) => {
         const existing = this.links.get(id);
-        return existing !== undefined && !newWins(existing.direction, direction, this.nodeId, id);
+        return existing !== undefined && (linkedBefore?.has(id) === true || !newWins(existing.direction, direction, this.nodeId, id));
       },
       admit: (hello) => {
         onHello?.(hello.nodeId);
@@ -711,7 +722,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       this.onLinkClosed(link, info);
     });
     this.links.set(id, link);
-    for (const a of link.listen) if (!this.bans.addressBanned(a) && !this.own.has(a)) this.book.add(a, 'hello', id);
+    // Without the node id: anyone can claim any address in HELLO; only a dial to it shows whose it is.
+    for (const a of link.listen) if (!this.bans.addressBanned(a) && !this.own.has(a)) this.book.add(a, 'hello');
     peer.start();
     this.log.info({ peer: short(id), address: link.address, direction, transport: conn.scheme, height: h.remote.height }, 'peer connected');
     this.emit('peer:connected', summary(link));
@@ -746,10 +758,11 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
         host = link.host;
         this.bans.add('host', host, durationMs, reason);
       }
-      for (const a of [...link.listen, ...(link.dialed === undefined ? [] : [link.dialed])]) {
-        this.bans.add('address', a, durationMs, reason);
-        this.book.remove(a);
-        this.statics.delete(a);
+      // Only the address we dialed is proven to be this node's; its HELLO listen list could name an honest node.
+      if (link.dialed !== undefined) {
+        this.bans.add('address', link.dialed, durationMs, reason);
+        this.book.remove(link.dialed);
+        this.statics.delete(link.dialed);
       }
     }
     this.log.warn({ peer: short(nodeId), host, reason, minutes: Math.round(durationMs / 60_000) }, 'peer banned');
@@ -924,7 +937,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       (nodeId, listen) => {
         if (this.bans.get('node', nodeId) !== undefined) return;
         let added = false;
-        for (const a of listen) if (!this.own.has(a) && !this.bans.addressBanned(a) && !this.book.has(a)) added = this.book.add(a, 'lan', nodeId) !== undefined || added;
+        // Like a HELLO listen list, a beacon is a claim: the addresses go in without its node id (see ownerOf).
+        for (const a of listen) if (!this.own.has(a) && !this.bans.addressBanned(a) && !this.book.has(a)) added = this.book.add(a, 'lan') !== undefined || added;
         if (added) this.scheduleTick(0);
       },
       opts,
@@ -972,9 +986,10 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return id !== undefined && this.blocked.has(id);
   }
 
-  // The connected node an address belongs to: the link dialed to it or a peer announcing it.
+  // The connected node an address belongs to, as far as dialing it showed: the link dialed to it, or the node met there
+  // before. Not a peer's HELLO listen list: a peer claiming an honest node's address would keep us from dialing it.
   private ownerOf(address: string): string | undefined {
-    for (const l of this.links.values()) if (l.dialed === address || l.listen.includes(address)) return l.peer.id;
+    for (const l of this.links.values()) if (l.dialed === address) return l.peer.id;
     const e = this.book.get(address);
     return e?.nodeId !== undefined && this.links.has(e.nodeId) ? e.nodeId : undefined;
   }
