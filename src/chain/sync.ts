@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { blockFromJson, blockHash, headerFromJson, sameHeader, type Block, type BlockHeader, type Hash } from '../core/index.ts';
+import { BoundedMap } from '../util/bounded.ts';
 import type { Chain } from './chain.ts';
 import type { IndexEntry } from './block-index.ts';
 
@@ -46,6 +47,50 @@ interface Request {
   readonly sentAt: number;
 }
 
+// How long a peer that failed to deliver a block is passed over for it, while another peer can be asked.
+const PASS_OVER_MS = 60_000;
+// Past this many peers that failed one block, the oldest is forgotten: the memory stays bounded per block.
+const FAILED_PEERS_PER_BLOCK = 8;
+// A little: an honest peer on another branch may lack blocks of ours, but it costs nothing to answer empty.
+const UNDELIVERED_POINTS = 1;
+
+/**
+ * The peers that lately failed to deliver a block: left it out of an answer
+ * or let the request time out. Asked again at once, the same peer could keep
+ * the block from ever arriving, so it goes to another peer when there is one.
+ */
+class DeliveryFailures {
+  private readonly byHash: BoundedMap<Hash, { peers: string[]; until: number }>;
+
+  constructor(capacity: number) {
+    this.byHash = new BoundedMap(capacity);
+  }
+
+  /** Notes that a peer failed to deliver these blocks. */
+  note(peer: string, hashes: readonly Hash[], now: number): void {
+    for (const h of hashes) {
+      const f = this.byHash.get(h);
+      const peers = f === undefined || f.until <= now ? [] : f.peers.filter((p) => p !== peer);
+      peers.push(peer);
+      if (peers.length > FAILED_PEERS_PER_BLOCK) peers.shift();
+      this.byHash.touch(h, { peers, until: now + PASS_OVER_MS });
+    }
+  }
+
+  /** True if the peer lately failed to deliver one of these blocks. */
+  failed(peer: string, hashes: readonly Hash[], now: number): boolean {
+    return hashes.some((h) => {
+      const f = this.byHash.get(h);
+      return f !== undefined && f.until > now && f.peers.includes(peer);
+    });
+  }
+
+  /** Forgets blocks that arrived. */
+  delivered(hashes: Iterable<Hash>): void {
+    for (const h of hashes) this.byHash.delete(h);
+  }
+}
+
 /**
  * Headers-first block download. Headers come from a block locator, are
  * checked (link, time, proof of work, target) and indexed; then bodies are
@@ -64,6 +109,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   private readonly blockRequests = new Map<Hash, Request>();
   /** Outstanding body requests per peer, oldest first. */
   private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
+  private readonly failures: DeliveryFailures;
   private readonly o: Required<SyncOptions>;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -76,6 +122,8 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   ) {
     super();
     this.o = { headersPerRequest: 2000, blocksPerRequest: 64, requestsPerPeer: 4, window: 2048, timeoutMs: 10_000, ...opts };
+    // Failures matter only for blocks within the window; twice that leaves room for a window that moved.
+    this.failures = new DeliveryFailures(2 * this.o.window);
   }
 
   /** Starts the periodic check (new peers, timeouts). */
@@ -157,7 +205,8 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   /**
    * Handles a BLOCKS answer. It settles the outstanding request that holds its
    * first block (an empty answer settles the oldest); whatever the peer left
-   * out, perhaps to keep its answer small, is free to be asked again.
+   * out, perhaps to keep its answer small, is free to be asked again, of
+   * another peer when one can serve it.
    */
   async onBlocks(peerId: string, raw: readonly unknown[]): Promise<void> {
     const blocks: Block[] = [];
@@ -175,6 +224,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     if (i < 0) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
     const batch = batches.splice(i, 1)[0]!;
     const wanted: Block[] = [];
+    const delivered = new Set<Hash>();
     let next = 0;
     for (const block of blocks) {
       // An answer follows the order asked for: a block whose header equals the one indexed
@@ -182,10 +232,17 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       const m = this.matchAsked(batch.hashes, next, block.header);
       if (m !== undefined) {
         next = m.at + 1;
+        delivered.add(m.entry.hash);
         wanted.push({ ...block, header: m.entry.header });
-      } else if (batch.hashes.includes(blockHash(block.header))) wanted.push(block);
-      else this.net.penalize(peerId, 5, 'a block that was not asked for');
+        continue;
+      }
+      const hash = blockHash(block.header);
+      if (batch.hashes.includes(hash)) {
+        delivered.add(hash);
+        wanted.push(block);
+      } else this.net.penalize(peerId, 5, 'a block that was not asked for');
     }
+    this.judgeDelivery(peerId, batch.hashes, delivered);
     // The next batch is asked for before this one is checked, so the peer sends while we validate;
     // this batch's hashes stay marked as requested until it is in.
     this.fetchBodies();
@@ -209,7 +266,9 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     for (const [peer, batches] of this.batches) {
       while (batches.length > 0 && now - batches[0]!.sentAt > this.o.timeoutMs) {
         // A slow peer: its batch goes to someone else.
-        this.release(batches.shift()!.hashes);
+        const { hashes } = batches.shift()!;
+        this.failures.note(peer, hashes, now);
+        this.release(hashes);
         this.net.penalize(peer, 1, 'block request timed out');
       }
     }
@@ -225,6 +284,21 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     for (const b of this.batches.get(peerId) ?? []) this.release(b.hashes);
     this.batches.delete(peerId);
     this.fetchBodies();
+  }
+
+  /**
+   * Notes the blocks a peer left out of its answer, so that they go to another
+   * peer, and charges it a little unless the answer merely stopped short.
+   */
+  private judgeDelivery(peerId: string, asked: readonly Hash[], delivered: ReadonlySet<Hash>): void {
+    this.failures.delivered(delivered);
+    const missing = asked.filter((h) => !delivered.has(h));
+    if (missing.length === 0) return;
+    this.failures.note(peerId, missing, this.o.now());
+    // An answer may stop short to stay under its size limit, but up to there it holds every block asked
+    // for: an empty answer, or one with a gap, comes from a peer without blocks it let us ask it for.
+    if (delivered.size > 0 && asked.slice(0, delivered.size).every((h) => delivered.has(h))) return;
+    this.net.penalize(peerId, UNDELIVERED_POINTS, delivered.size === 0 ? 'an empty answer to a block request' : 'an answer that skipped blocks asked for');
   }
 
   /** Forgets requests; a hash still without its body may be asked for again, so the scan for missing bodies starts over. */
@@ -299,38 +373,48 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     return out;
   }
 
+  /** Asks peers for the missing bodies within the window, as many batches as they have room for. */
   private fetchBodies(): void {
     if (!this.asking) return;
-    const load = (id: string): number => this.batches.get(id)?.length ?? 0;
+    const peers = this.net.peers();
     let free = 0;
-    for (const p of this.net.peers()) free += Math.max(0, this.o.requestsPerPeer - load(p.id));
+    for (const p of peers) free += Math.max(0, this.o.requestsPerPeer - this.load(p.id));
     if (free === 0) return;
     const want = this.missingBodies(free * this.o.blocksPerRequest);
-    if (want.length === 0) return;
-    const peers = [...this.net.peers()].sort((a, b) => load(a.id) - load(b.id));
-    let i = 0;
-    let progress = true;
-    // Round-robin over peers so several download at once.
-    while (i < want.length && progress) {
-      progress = false;
-      for (const p of peers) {
-        if (i >= want.length) break;
-        if (load(p.id) >= this.o.requestsPerPeer) continue;
-        const batch = want.slice(i, i + this.o.blocksPerRequest);
-        if (batch[batch.length - 1]!.height > p.height && p.height > 0) continue;
-        if (!this.net.requestBlocks(p.id, batch.map((e) => e.hash))) continue;
-        const sentAt = this.o.now();
-        const hashes = batch.map((e) => e.hash);
-        for (const h of hashes) this.blockRequests.set(h, { peer: p.id, sentAt });
-        let list = this.batches.get(p.id);
-        if (list === undefined) {
-          list = [];
-          this.batches.set(p.id, list);
-        }
-        list.push({ hashes, sentAt });
-        i += batch.length;
-        progress = true;
-      }
+    const now = this.o.now();
+    // One batch per request, each to the least loaded peer at that moment, so several download at once.
+    for (let i = 0; i < want.length; i += this.o.blocksPerRequest) {
+      const batch = want.slice(i, i + this.o.blocksPerRequest);
+      this.askForBodies(peers, batch, now);
     }
+  }
+
+  /**
+   * Asks the least loaded peer with room that can hold the batch. A peer that
+   * lately failed to deliver one of its blocks is passed over while another
+   * could serve it, even if that one is busy now: the batch waits for it.
+   */
+  private askForBodies(peers: readonly { readonly id: string; readonly height: number }[], batch: readonly IndexEntry[], now: number): void {
+    const top = batch[batch.length - 1]!.height;
+    const hashes = batch.map((e) => e.hash);
+    const able = peers.filter((p) => p.height === 0 || p.height >= top);
+    const fresh = able.filter((p) => !this.failures.failed(p.id, hashes, now));
+    const choice = (fresh.length > 0 ? fresh : able).filter((p) => this.load(p.id) < this.o.requestsPerPeer).sort((a, b) => this.load(a.id) - this.load(b.id));
+    for (const p of choice) {
+      if (!this.net.requestBlocks(p.id, hashes)) continue;
+      for (const h of hashes) this.blockRequests.set(h, { peer: p.id, sentAt: now });
+      let list = this.batches.get(p.id);
+      if (list === undefined) {
+        list = [];
+        this.batches.set(p.id, list);
+      }
+      list.push({ hashes, sentAt: now });
+      return;
+    }
+  }
+
+  /** Body requests outstanding at a peer. */
+  private load(peerId: string): number {
+    return this.batches.get(peerId)?.length ?? 0;
   }
 }
