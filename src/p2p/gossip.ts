@@ -2,6 +2,9 @@
  * Gossip: INV announces ids, GET_DATA asks for what a node lacks, TX/TXS/BLOCK
  * (or NOT_FOUND) answer. Only accepted items are relayed; a bounded seen-set
  * stops re-broadcast storms; each id is requested from one peer at a time.
+ * A transaction's id does not cover its signature, so a copy of one that
+ * proves bad leaves the id unseen, and the other peers that offered it while
+ * it was checked are asked for theirs.
  * Received transactions are accepted in short slices of the event loop, so a
  * burst of them (each a signature check) never holds up the messages behind
  * it, consensus votes and proposals above all.
@@ -66,8 +69,11 @@ export interface GossipStats {
   timeouts: number;
 }
 
+/** An id asked of a peer, or whose body (asked for or not) is being checked. */
 interface Request {
+  /** The peer asked for the body; once processing, the one asked, or the sender of a body nobody was asked for. */
   peer: string;
+  /** Other peers that announced the id or sent a copy: who to ask next. */
   readonly announcers: string[];
   cancel: () => void;
   /** The body arrived and the acceptor is running: no more re-requests. */
@@ -102,6 +108,8 @@ export class Gossip {
   readonly stats: GossipStats = { invIn: 0, requested: 0, bodiesIn: 0, accepted: 0, duplicates: 0, rejected: 0, served: 0, notFound: 0, timeouts: 0 };
   private readonly seen: LruSet<string>;
   private readonly inFlight = new Map<string, Request>();
+  /** Requests in inFlight still waiting for their body: what maxInFlight bounds (bodies being checked do not count). */
+  private awaiting = 0;
   /** Blocks from peers being checked now: relayed the moment they are known valid. */
   private readonly accepting = new Set<string>();
   private readonly known = new Map<string, LruSet<string>>();
@@ -157,6 +165,7 @@ export class Gossip {
     for (const f of this.off.splice(0)) f();
     for (const r of this.inFlight.values()) r.cancel();
     this.inFlight.clear();
+    this.awaiting = 0;
     this.txQueue = [];
     this.txHead = 0;
     this.queuedById.clear();
@@ -193,14 +202,16 @@ export class Gossip {
     for (const id of ids) {
       const k = key(kind, id);
       this.knownBy(from).add(k);
-      if (this.seen.has(k) || this.o.provider.has(kind, id)) continue;
       const r = this.inFlight.get(k);
       if (r !== undefined) {
-        if (r.peer !== from && !r.announcers.includes(from) && r.announcers.length < MAX_ANNOUNCERS) r.announcers.push(from);
+        // Asked of another peer, or being checked: whoever else has it is asked should that come to nothing.
+        addAnnouncer(r, from);
         continue;
       }
-      if (this.inFlight.size >= (this.o.maxInFlight ?? 10_000)) break;
+      if (this.seen.has(k) || this.o.provider.has(kind, id)) continue;
+      if (this.awaiting >= (this.o.maxInFlight ?? 10_000)) break;
       this.inFlight.set(k, { peer: from, announcers: [], cancel: this.timer(kind, id), processing: false });
+      this.awaiting++;
       want.push(id);
     }
     if (want.length > 0) {
@@ -284,10 +295,21 @@ export class Gossip {
     const k = key(kind, id);
     this.knownBy(from).add(k);
     const r = this.inFlight.get(k);
-    // Late or unsolicited copy of something already handled (or being handled).
-    if (this.seen.has(k) || r?.processing === true) return;
-    if (r !== undefined) {
+    if (r?.processing === true) {
+      // Another copy of what is being checked: if that one proves a bad copy of a transaction, this sender is asked for its own.
+      addAnnouncer(r, from);
+      return;
+    }
+    if (this.seen.has(k)) {
+      // A late copy of something already handled (or this node's own): any request still out for it is answered.
+      if (r !== undefined) this.forget(k, r);
+      return;
+    }
+    if (r === undefined) {
+      this.inFlight.set(k, { peer: from, announcers: [], cancel: noop, processing: true });
+    } else {
       r.cancel();
+      this.awaiting--;
       r.processing = true;
     }
     this.seen.add(k);
@@ -343,17 +365,46 @@ export class Gossip {
     } finally {
       this.accepting.delete(k);
     }
+    if (result === 'rejected') {
+      this.stats.rejected++;
+      this.log.info({ kind, id, peer: from.slice(0, 16) }, 'peer sent an invalid item');
+      // Each bad copy costs its sender, so forgetting the id below cannot have us check copies for free.
+      this.net.penalize(from, this.o.rejectPoints?.[kind] ?? defaultReject[kind], `invalid ${kind}`);
+      // A transaction's id does not cover its signature: a bad copy says nothing of the real one. Forget the id, so a
+      // later copy or announcement is taken, and ask the peers that offered it meanwhile (their copies were dropped
+      // while this one was checked). A block stays seen, as before: a bad copy leaves its header indexed, for sync.
+      if (kind === 'tx') {
+        this.seen.delete(k);
+        if (this.askOthers(kind, id, from)) return;
+      }
+      this.inFlight.delete(k);
+      return;
+    }
     this.inFlight.delete(k);
     if (result === 'accepted') {
       this.stats.accepted++;
       this.relay(kind, id, from);
-    } else if (result === 'duplicate') {
-      this.stats.duplicates++;
     } else {
-      this.stats.rejected++;
-      this.log.info({ kind, id, peer: from.slice(0, 16) }, 'peer sent an invalid item');
-      this.net.penalize(from, this.o.rejectPoints?.[kind] ?? defaultReject[kind], `invalid ${kind}`);
+      this.stats.duplicates++;
     }
+  }
+
+  /** After a bad copy from `from`: asks the next peer that announced the id or sent a copy; false if none is left. */
+  private askOthers(kind: InvKind, id: string, from: string): boolean {
+    const r = this.inFlight.get(key(kind, id));
+    if (r === undefined || !r.processing || this.stopped) return false;
+    // The peer asked, if another sent the bad copy unasked: its answer was dropped while that copy was checked.
+    if (r.peer !== from) r.announcers.unshift(r.peer);
+    for (let i = r.announcers.indexOf(from); i >= 0; i = r.announcers.indexOf(from)) r.announcers.splice(i, 1);
+    r.processing = false;
+    return this.askNext(kind, id, r);
+  }
+
+  /** Drops a request still waiting for its body. */
+  private forget(k: string, r: Request): void {
+    r.cancel();
+    if (!r.processing) this.awaiting--;
+    this.inFlight.delete(k);
   }
 
   private onPeerGone(peerId: string): void {
@@ -372,20 +423,25 @@ export class Gossip {
   // Ask the next announcer still connected, or give up until someone announces the id again.
   private retry(kind: InvKind, id: string, r: Request): void {
     r.cancel();
+    this.awaiting--;
+    if (!this.askNext(kind, id, r)) this.inFlight.delete(key(kind, id));
+  }
+
+  /** Asks the next announcer of r still connected for the body (r must not be waiting already); false if none is left. */
+  private askNext(kind: InvKind, id: string, r: Request): boolean {
     const live = new Set(this.net.peerIds());
     let next: string | undefined;
     while (r.announcers.length > 0 && next === undefined) {
       const a = r.announcers.shift() as string;
       if (live.has(a)) next = a;
     }
-    if (next === undefined) {
-      this.inFlight.delete(key(kind, id));
-      return;
-    }
+    if (next === undefined) return false;
     r.peer = next;
     r.cancel = this.timer(kind, id);
+    this.awaiting++;
     this.stats.requested++;
     this.net.send(next, 'GET_DATA', { kind, ids: [id] });
+    return true;
   }
 
   private timer(kind: InvKind, id: string): () => void {
@@ -506,6 +562,13 @@ export class Gossip {
 }
 
 const defaultReject: Record<InvKind, number> = { tx: 20, block: 50 };
+
+const noop = (): void => {};
+
+/** Adds a peer to the ones to ask next for an id, once, within MAX_ANNOUNCERS. */
+function addAnnouncer(r: Request, peer: string): void {
+  if (r.peer !== peer && !r.announcers.includes(peer) && r.announcers.length < MAX_ANNOUNCERS) r.announcers.push(peer);
+}
 
 function key(kind: InvKind, id: string): string {
   return kind === 'tx' ? `t${id}` : `b${id}`;
