@@ -51,8 +51,8 @@ interface Request {
 const PASS_OVER_MS = 60_000;
 // Past this many peers that failed one block, the oldest is forgotten: the memory stays bounded per block.
 const FAILED_PEERS_PER_BLOCK = 8;
-// A little: an honest peer on another branch may lack blocks of ours, but it costs nothing to answer empty.
-const UNDELIVERED_POINTS = 1;
+// A little, for an answer with a gap: an honest peer serves every block it has, in the order asked.
+const GAP_POINTS = 1;
 
 /**
  * The peers that lately failed to deliver a block: left it out of an answer
@@ -274,7 +274,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     }
     const best = this.chain.index.bestHeader().height;
     for (const p of this.net.peers()) if (p.height > best) this.askHeaders(p.id);
-    this.fetchBodies();
+    this.fetchBodies(true);
   }
 
   /** Forgets a departed peer's requests so they go elsewhere. */
@@ -287,18 +287,23 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   }
 
   /**
-   * Notes the blocks a peer left out of its answer, so that they go to another
-   * peer, and charges it a little unless the answer merely stopped short.
+   * Notes the blocks a peer failed to deliver, so that they go to another
+   * peer. An answer may stop short to stay under its size limit, and the rest
+   * is simply asked for again; an empty answer (an honest peer on another
+   * branch lacks our blocks) or one with a gap is a failure, and a gap costs
+   * a little.
    */
   private judgeDelivery(peerId: string, asked: readonly Hash[], delivered: ReadonlySet<Hash>): void {
     this.failures.delivered(delivered);
-    const missing = asked.filter((h) => !delivered.has(h));
-    if (missing.length === 0) return;
-    this.failures.note(peerId, missing, this.o.now());
-    // An answer may stop short to stay under its size limit, but up to there it holds every block asked
-    // for: an empty answer, or one with a gap, comes from a peer without blocks it let us ask it for.
-    if (delivered.size > 0 && asked.slice(0, delivered.size).every((h) => delivered.has(h))) return;
-    this.net.penalize(peerId, UNDELIVERED_POINTS, delivered.size === 0 ? 'an empty answer to a block request' : 'an answer that skipped blocks asked for');
+    if (delivered.size === asked.length) return;
+    const prefix = delivered.size > 0 && asked.slice(0, delivered.size).every((h) => delivered.has(h));
+    if (prefix) return;
+    this.failures.note(
+      peerId,
+      asked.filter((h) => !delivered.has(h)),
+      this.o.now(),
+    );
+    if (delivered.size > 0) this.net.penalize(peerId, GAP_POINTS, 'an answer that skipped blocks asked for');
   }
 
   /** Forgets requests; a hash still without its body may be asked for again, so the scan for missing bodies starts over. */
@@ -373,8 +378,13 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     return out;
   }
 
-  /** Asks peers for the missing bodies within the window, as many batches as they have room for. */
-  private fetchBodies(): void {
+  /**
+   * Asks peers for the missing bodies within the window, as many batches as
+   * they have room for. A batch only peers that failed to deliver it could
+   * serve waits for the periodic check (`retryFailed`): asked again at once,
+   * a peer answering empty would keep both sides busy for nothing.
+   */
+  private fetchBodies(retryFailed = false): void {
     if (!this.asking) return;
     const peers = this.net.peers();
     let free = 0;
@@ -385,7 +395,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     // One batch per request, each to the least loaded peer at that moment, so several download at once.
     for (let i = 0; i < want.length; i += this.o.blocksPerRequest) {
       const batch = want.slice(i, i + this.o.blocksPerRequest);
-      this.askForBodies(peers, batch, now);
+      this.askForBodies(peers, batch, now, retryFailed);
     }
   }
 
@@ -394,11 +404,12 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
    * lately failed to deliver one of its blocks is passed over while another
    * could serve it, even if that one is busy now: the batch waits for it.
    */
-  private askForBodies(peers: readonly { readonly id: string; readonly height: number }[], batch: readonly IndexEntry[], now: number): void {
+  private askForBodies(peers: readonly { readonly id: string; readonly height: number }[], batch: readonly IndexEntry[], now: number, retryFailed: boolean): void {
     const top = batch[batch.length - 1]!.height;
     const hashes = batch.map((e) => e.hash);
     const able = peers.filter((p) => p.height === 0 || p.height >= top);
     const fresh = able.filter((p) => !this.failures.failed(p.id, hashes, now));
+    if (fresh.length === 0 && !retryFailed) return;
     const choice = (fresh.length > 0 ? fresh : able).filter((p) => this.load(p.id) < this.o.requestsPerPeer).sort((a, b) => this.load(a.id) - this.load(b.id));
     for (const p of choice) {
       if (!this.net.requestBlocks(p.id, hashes)) continue;

@@ -261,3 +261,78 @@ test('one bad header batch costs the peer once, even with the next batch already
   assert.ok(requests <= 5, `asking stopped after the failure (${requests} requests)`);
   assert.equal(target.index.bestHeader().height < 35, true);
 });
+
+test('a peer whose answers stop short (its size limit) is asked for the rest at once, without penalty', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 60);
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+  const penalties: string[] = [];
+  let sync: Synchronizer;
+  const net: SyncNetwork = {
+    peers: () => [{ id: 'p', height: source.height }],
+    requestHeaders(peer, locator, limit) {
+      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      return true;
+    },
+    requestBlocks(peer, hashes) {
+      setImmediate(async () => {
+        const bs = await Promise.all(hashes.slice(0, 3).map((h) => source.getBlock(h)));
+        await sync.onBlocks(peer, bs.map((b) => blockToJson(b!)));
+      });
+      return true;
+    },
+    penalize: (peer, points, reason) => penalties.push(reason),
+  };
+  sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10 });
+  // One tick and no timer: the rest of each batch must be asked for as the short answer comes in.
+  sync.tick();
+  await until(() => target.height === 60, 10_000);
+  assert.deepEqual(penalties, []);
+});
+
+test('a peer answering empty is passed over for another; alone, it is asked again only at the periodic check', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 80);
+  const run = async (withHonest: boolean) => {
+    const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
+    const asked = new Map<string, number>();
+    const penalties: string[] = [];
+    let sync: Synchronizer;
+    const net: SyncNetwork = {
+      peers: () => [{ id: 'empty', height: 1_000_000 }, ...(withHonest ? [{ id: 'honest', height: source.height }] : [])],
+      requestHeaders(peer, locator, limit) {
+        if (peer === 'honest' || !withHonest) setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+        return true;
+      },
+      requestBlocks(peer, hashes) {
+        asked.set(peer, (asked.get(peer) ?? 0) + 1);
+        setImmediate(async () => {
+          const bs = peer === 'empty' ? [] : await Promise.all(hashes.map((h) => source.getBlock(h)));
+          await sync.onBlocks(peer, bs.map((b) => blockToJson(b!)));
+        });
+        return true;
+      },
+      penalize: (peer, points, reason) => penalties.push(`${peer}: ${reason}`),
+    };
+    sync = new Synchronizer(target, net, { now: () => 0, blocksPerRequest: 10, requestsPerPeer: 2 });
+    return { target, asked, penalties, sync: () => sync };
+  };
+
+  const two = await run(true);
+  two.sync().tick();
+  await until(() => two.target.height === 80, 10_000);
+  // 80 blocks in batches of 10: the empty peer may get each batch once, never one it failed.
+  assert.ok((two.asked.get('empty') ?? 0) <= 8, `the empty peer was asked ${two.asked.get('empty')} times`);
+  assert.deepEqual(two.penalties, [], 'an empty answer is no offence (an honest peer on another branch gives one)');
+
+  const alone = await run(false);
+  alone.sync().tick();
+  await until(() => (alone.asked.get('empty') ?? 0) >= 2 && alone.target.index.bestHeader().height === 80, 5_000);
+  await new Promise((r) => setTimeout(r, 50));
+  const before = alone.asked.get('empty')!;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alone.asked.get('empty'), before, 'not asked again until the periodic check');
+  alone.sync().tick();
+  await until(() => alone.asked.get('empty')! > before, 2_000);
+  assert.equal(alone.target.height, 0);
+});
