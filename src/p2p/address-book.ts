@@ -53,9 +53,19 @@ const stored = z.object({
     .max(100_000),
 });
 
+// One learned entry in the eviction heap, with its score when pushed: a later change pushes it again, and the
+// copy whose score no longer matches is skipped when it surfaces.
+interface Ranked {
+  readonly score: number;
+  readonly entry: AddressEntry;
+}
+
 /** A bounded, persisted address book. */
 export class AddressBook {
   private readonly entries = new Map<string, AddressEntry>();
+  // A max-heap of evictionScore over the learned entries, so that making room costs O(log n), not a scan of the
+  // book: once it is full, every fresh address a peer sends evicts one.
+  private heap: Ranked[] = [];
   private readonly capacity: number;
   private readonly maxFailures: number;
   private readonly backoff: BackoffOptions;
@@ -88,6 +98,7 @@ export class AddressBook {
       if (address === undefined || this.entries.has(address)) continue;
       this.entries.set(address, { ...e, address, nodeId: e.nodeId, lastSuccess: e.lastSuccess, lastAttempt: undefined, nextAttemptAt: 0 });
     }
+    this.rebuildHeap();
     return true;
   }
 
@@ -101,12 +112,16 @@ export class AddressBook {
     const now = this.now();
     const e = this.entries.get(a);
     if (e !== undefined) {
+      const seen = e.lastSeen;
       e.lastSeen = now;
       if (PINNED.has(source) && !PINNED.has(e.source)) e.source = source;
       if (nodeId !== undefined && e.nodeId === undefined) e.nodeId = nodeId;
+      if (now !== seen) this.rank(e);
     } else {
       if (this.entries.size >= this.capacity && !this.evict()) return undefined;
-      this.entries.set(a, { address: a, source, nodeId, firstSeen: now, lastSeen: now, lastSuccess: undefined, lastAttempt: undefined, failures: 0, nextAttemptAt: 0 });
+      const fresh: AddressEntry = { address: a, source, nodeId, firstSeen: now, lastSeen: now, lastSuccess: undefined, lastAttempt: undefined, failures: 0, nextAttemptAt: 0 };
+      this.entries.set(a, fresh);
+      this.rank(fresh);
     }
     this.saver.request();
     return a;
@@ -147,6 +162,7 @@ export class AddressBook {
     e.failures = 0;
     e.nextAttemptAt = 0;
     e.nodeId = nodeId;
+    this.rank(e);
     this.saver.request();
   }
 
@@ -158,6 +174,7 @@ export class AddressBook {
     const delay = backoffDelay(e.failures, this.backoff, this.random);
     e.nextAttemptAt = this.now() + delay;
     if (e.failures >= this.maxFailures && !PINNED.has(e.source)) this.entries.delete(e.address);
+    else this.rank(e);
     this.saver.request();
     return delay;
   }
@@ -184,21 +201,37 @@ export class AddressBook {
     return this.saver.flush();
   }
 
-  // Drops the least useful learned address to make room; false if every entry is pinned.
+  // Drops the least useful learned address to make room (the highest evictionScore); false if every entry is pinned.
   private evict(): boolean {
-    let worst: AddressEntry | undefined;
-    let worstScore = -Infinity;
-    for (const e of this.entries.values()) {
-      if (PINNED.has(e.source)) continue;
-      const score = e.failures * 1e13 + (e.lastSuccess === undefined ? 1e12 : 0) - e.lastSeen / 1e3;
-      if (score > worstScore) {
-        worst = e;
-        worstScore = score;
+    for (let rebuilt = false; ; ) {
+      const top = heapPop(this.heap);
+      if (top === undefined) {
+        // Nothing left to pop: every entry is pinned, unless a change escaped rank(); one rebuild settles which.
+        if (rebuilt) return false;
+        this.rebuildHeap();
+        rebuilt = true;
+        continue;
       }
+      const e = top.entry;
+      if (this.entries.get(e.address) !== e || PINNED.has(e.source) || evictionScore(e) !== top.score) continue;
+      this.entries.delete(e.address);
+      return true;
     }
-    if (worst === undefined) return false;
-    this.entries.delete(worst.address);
-    return true;
+  }
+
+  // Files an entry's current score; called whenever lastSeen, lastSuccess or failures change.
+  private rank(e: AddressEntry): void {
+    if (PINNED.has(e.source)) return;
+    heapPush(this.heap, { score: evictionScore(e), entry: e });
+    // Superseded copies pile up as entries are refreshed; past twice the book, start over from the live entries.
+    if (this.heap.length > 2 * this.entries.size + 64) this.rebuildHeap();
+  }
+
+  private rebuildHeap(): void {
+    const heap: Ranked[] = [];
+    for (const e of this.entries.values()) if (!PINNED.has(e.source)) heap.push({ score: evictionScore(e), entry: e });
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+    this.heap = heap;
   }
 
   private snapshot(): unknown {
@@ -215,6 +248,48 @@ export class AddressBook {
       })),
     };
   }
+}
+
+// Higher is worse: failures first, then never reached, then seen longest ago.
+function evictionScore(e: AddressEntry): number {
+  return e.failures * 1e13 + (e.lastSuccess === undefined ? 1e12 : 0) - e.lastSeen / 1e3;
+}
+
+function heapPush(heap: Ranked[], r: Ranked): void {
+  let i = heap.push(r) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent] as Ranked;
+    if (p.score >= r.score) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = r;
+}
+
+function heapPop(heap: Ranked[]): Ranked | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (top === undefined || last === undefined || heap.length === 0) return top;
+  heap[0] = last;
+  siftDown(heap, 0);
+  return top;
+}
+
+function siftDown(heap: Ranked[], from: number): void {
+  const r = heap[from] as Ranked;
+  let i = from;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= heap.length) break;
+    const right = child + 1;
+    if (right < heap.length && (heap[right] as Ranked).score > (heap[child] as Ranked).score) child = right;
+    const c = heap[child] as Ranked;
+    if (c.score <= r.score) break;
+    heap[i] = c;
+    i = child;
+  }
+  heap[i] = r;
 }
 
 /** The canonical form of an address string, or undefined if malformed. */

@@ -14,6 +14,7 @@ import { AddressBook, canonical, shuffle, type AddressBookOptions, type AddressS
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { BanList, type Ban } from './ban-list.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { TokenBucket } from './token-bucket.ts';
 import { MemberDirectory } from './directory.ts';
 import { handshake, HandshakeError, type HandshakeConfig, type Handshaken } from './handshake.ts';
 import { LanDiscovery, type LanDiscoveryOptions } from './lan-discovery.ts';
@@ -217,7 +218,15 @@ interface Link {
   /** True while a GET_PEERS we sent waits for its PEERS: only an answer counts. */
   awaitingPeers: boolean;
   peerList: { readonly peers: readonly ReportedPeer[]; readonly at: number } | undefined;
+  /** How many addresses this peer's ADDR may still put in the book (see ADDR_RATE_PER_SEC). */
+  readonly addrTokens: TokenBucket;
 }
+
+// Addresses taken from one peer's ADDR, as Bitcoin Core does: one every 10 s unasked, a whole ADDR's worth once we
+// send GET_ADDR. Every fresh address costs a book entry (and evicts one when the book is full); past the budget the
+// rest of an ADDR is dropped unread, so a peer cannot churn the book or hold up the event loop with them.
+const ADDR_RATE_PER_SEC = 0.1;
+const ADDR_BURST = LIMITS.addrs;
 
 // Handshake failures that show a broken or hostile endpoint (not an honest mismatch).
 const HOSTILE_HANDSHAKE = new Set(['protocol-error', 'bad-signature', 'cert-mismatch']);
@@ -713,6 +722,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       peersAnswered: false,
       awaitingPeers: false,
       peerList: undefined,
+      addrTokens: new TokenBucket(ADDR_RATE_PER_SEC, ADDR_BURST, this.clock, 1),
     };
     peer.on('message', (m) => this.onMessage(link, m));
     peer.on('misbehaviour', (p) => this.log.debug({ peer: short(id), ...p }, 'peer misbehaved'));
@@ -806,9 +816,13 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   }
 
   private learnAddr(link: Link, addresses: readonly string[]): void {
-    const source: AddressSource = link.dialed !== undefined && this.statics.has(link.dialed) ? 'bootstrap' : 'addr';
+    const fromStatic = link.dialed !== undefined && this.statics.has(link.dialed);
+    const source: AddressSource = fromStatic ? 'bootstrap' : 'addr';
+    const offered = Math.min(addresses.length, MAX_ADDR_SHARE * 4);
+    // A static peer was chosen by the operator (a bootstrap introduces new members unasked): its ADDR is not rationed.
+    const taken = fromStatic ? offered : link.addrTokens.takeUpTo(offered);
     let added = 0;
-    for (const a of addresses.slice(0, MAX_ADDR_SHARE * 4)) {
+    for (const a of addresses.slice(0, taken)) {
       const c = canonical(a);
       if (c === undefined || this.own.has(c) || this.bans.addressBanned(c)) continue;
       if (!this.book.has(c)) added++;
@@ -819,6 +833,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   private askAddr(link: Link): void {
     link.lastAddrAsk = this.clock.now();
+    // Room for the whole answer: the budget of unasked addresses must not cut short what we asked for.
+    link.addrTokens.credit(ADDR_BURST);
     link.peer.send('GET_ADDR', {});
   }
 
