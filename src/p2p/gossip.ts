@@ -4,7 +4,9 @@
  * stops re-broadcast storms; each id is requested from one peer at a time.
  * A transaction's id does not cover its signature, so a copy of one that
  * proves bad leaves the id unseen, and the other peers that offered it while
- * it was checked are asked for theirs.
+ * it was checked are asked for theirs. Each peer gets a share of the ids in
+ * flight, and ids it was asked for and let time out cost it a little, so made-up
+ * announcements cannot crowd out everyone else's.
  * Received transactions are accepted in short slices of the event loop, so a
  * burst of them (each a signature check) never holds up the messages behind
  * it, consensus votes and proposals above all.
@@ -44,6 +46,14 @@ export interface GossipOptions {
   /** Most ids in flight at once (default 10 000); beyond it new announcements wait for a later INV. */
   readonly maxInFlight?: number;
   /**
+   * Most transaction ids in flight from one announcing peer (default 1000),
+   * and never more than an even split of maxInFlight among the connected
+   * peers, so that neither one peer nor a handful can take the whole table.
+   * Beyond it that peer's new announcements are ignored (it may announce them
+   * again). Block ids have a small share of their own.
+   */
+  readonly maxInFlightPerPeer?: number;
+  /**
    * Blocks whose JSON is at most this many bytes are pushed whole to peers
    * instead of announced (default 256 KiB; 0 announces every block): it saves
    * the INV/GET_DATA round trip on every hop, which is most of a new block's
@@ -78,6 +88,8 @@ interface Request {
   cancel: () => void;
   /** The body arrived and the acceptor is running: no more re-requests. */
   processing: boolean;
+  /** The GET_DATA went out to `peer`: if no answer comes, that is the peer's doing. */
+  asked: boolean;
 }
 
 const MAX_ANNOUNCERS = 8;
@@ -95,6 +107,12 @@ const TX_SLICE_MS = 15;
 // Transactions waiting for acceptance beyond which new ones are accepted at
 // once: the queue stays bounded and a flood slows its own reading down.
 const MAX_QUEUED_TXS = 20_000;
+// Ids a peer was asked for and let time out (neither sent nor said NOT_FOUND for) per misbehaviour point: a share
+// of made-up announcements costs its peer 10 points a timeout, an honest peer slow now and then next to nothing.
+const UNDELIVERED_PER_POINT = 100;
+// Block ids one peer may have in flight, apart from its transaction ids: a flood of transactions from an honest peer
+// must not keep its announcement of a new block out, and an honest peer has few blocks to announce at a time.
+const BLOCKS_IN_FLIGHT_PER_PEER = 16;
 
 /** A received transaction body waiting for its slice. */
 interface QueuedTx {
@@ -110,6 +128,10 @@ export class Gossip {
   private readonly inFlight = new Map<string, Request>();
   /** Requests in inFlight still waiting for their body: what maxInFlight bounds (bodies being checked do not count). */
   private awaiting = 0;
+  /** Per kind and peer (keyed as `key(kind, peer)`): the awaiting requests asked of it, its part of the table. */
+  private readonly owed = new Map<string, number>();
+  /** Per peer: ids it let time out since it was last charged a point. */
+  private readonly overdue = new Map<string, number>();
   /** Blocks from peers being checked now: relayed the moment they are known valid. */
   private readonly accepting = new Set<string>();
   private readonly known = new Map<string, LruSet<string>>();
@@ -166,6 +188,8 @@ export class Gossip {
     for (const r of this.inFlight.values()) r.cancel();
     this.inFlight.clear();
     this.awaiting = 0;
+    this.owed.clear();
+    this.overdue.clear();
     this.txQueue = [];
     this.txHead = 0;
     this.queuedById.clear();
@@ -198,7 +222,10 @@ export class Gossip {
 
   private onInv(kind: InvKind, ids: readonly string[], from: string): void {
     this.stats.invIn++;
+    const max = this.o.maxInFlight ?? 10_000;
+    let room = this.share(kind) - (this.owed.get(key(kind, from)) ?? 0);
     const want: string[] = [];
+    const asked: Request[] = [];
     for (const id of ids) {
       const k = key(kind, id);
       this.knownBy(from).add(k);
@@ -208,16 +235,56 @@ export class Gossip {
         addAnnouncer(r, from);
         continue;
       }
+      // Past its share, or with the table full, a peer's new ids are ignored (it may announce them again), and what it
+      // makes up cannot take the places of other peers' announcements.
+      if (room <= 0 || this.awaiting >= max) continue;
       if (this.seen.has(k) || this.o.provider.has(kind, id)) continue;
-      if (this.awaiting >= (this.o.maxInFlight ?? 10_000)) break;
-      this.inFlight.set(k, { peer: from, announcers: [], cancel: this.timer(kind, id), processing: false });
-      this.awaiting++;
+      const q: Request = { peer: from, announcers: [], cancel: this.timer(kind, id), processing: false, asked: true };
+      this.inFlight.set(k, q);
+      this.owe(kind, q);
+      room--;
       want.push(id);
+      asked.push(q);
     }
     if (want.length > 0) {
       this.stats.requested += want.length;
-      this.net.send(from, 'GET_DATA', { kind, ids: want });
+      // Not sent (a full send buffer): the peer is not to blame if no answer comes.
+      if (this.net.send(from, 'GET_DATA', { kind, ids: want }) !== 'ok') for (const q of asked) q.asked = false;
     }
+  }
+
+  /** Ids of a kind one peer may have in flight; for transactions, less than maxInFlightPerPeer when so many peers are connected that it would not fit. */
+  private share(kind: InvKind): number {
+    if (kind === 'block') return BLOCKS_IN_FLIGHT_PER_PEER;
+    const peers = Math.max(1, this.net.peerIds().length);
+    return Math.min(this.o.maxInFlightPerPeer ?? 1000, Math.max(1, Math.floor((this.o.maxInFlight ?? 10_000) / peers)));
+  }
+
+  /** Counts a request as waiting for its body from r.peer. */
+  private owe(kind: InvKind, r: Request): void {
+    this.awaiting++;
+    const p = key(kind, r.peer);
+    this.owed.set(p, (this.owed.get(p) ?? 0) + 1);
+  }
+
+  /** Stops counting a waiting request against r.peer (its body came, or it is asked elsewhere or dropped). */
+  private release(kind: InvKind, r: Request): void {
+    this.awaiting--;
+    const p = key(kind, r.peer);
+    const n = (this.owed.get(p) ?? 0) - 1;
+    if (n > 0) this.owed.set(p, n);
+    else this.owed.delete(p);
+  }
+
+  /** Counts an id a peer was asked for and let time out; every UNDELIVERED_PER_POINT of them cost it a point. */
+  private undelivered(peer: string): void {
+    const n = (this.overdue.get(peer) ?? 0) + 1;
+    if (n < UNDELIVERED_PER_POINT) {
+      this.overdue.set(peer, n);
+      return;
+    }
+    this.overdue.delete(peer);
+    this.net.penalize(peer, 1, 'announced ids not delivered');
   }
 
   private onGetData(kind: InvKind, ids: readonly string[], from: string): void {
@@ -302,14 +369,14 @@ export class Gossip {
     }
     if (this.seen.has(k)) {
       // A late copy of something already handled (or this node's own): any request still out for it is answered.
-      if (r !== undefined) this.forget(k, r);
+      if (r !== undefined) this.forget(kind, k, r);
       return;
     }
     if (r === undefined) {
-      this.inFlight.set(k, { peer: from, announcers: [], cancel: noop, processing: true });
+      this.inFlight.set(k, { peer: from, announcers: [], cancel: noop, processing: true, asked: false });
     } else {
       r.cancel();
-      this.awaiting--;
+      this.release(kind, r);
       r.processing = true;
     }
     this.seen.add(k);
@@ -401,15 +468,16 @@ export class Gossip {
   }
 
   /** Drops a request still waiting for its body. */
-  private forget(k: string, r: Request): void {
+  private forget(kind: InvKind, k: string, r: Request): void {
     r.cancel();
-    if (!r.processing) this.awaiting--;
+    if (!r.processing) this.release(kind, r);
     this.inFlight.delete(k);
   }
 
   private onPeerGone(peerId: string): void {
     this.known.delete(peerId);
     this.outbox.delete(peerId);
+    this.overdue.delete(peerId);
     for (const [k, r] of this.inFlight) {
       const i = r.announcers.indexOf(peerId);
       if (i >= 0) r.announcers.splice(i, 1);
@@ -423,7 +491,7 @@ export class Gossip {
   // Ask the next announcer still connected, or give up until someone announces the id again.
   private retry(kind: InvKind, id: string, r: Request): void {
     r.cancel();
-    this.awaiting--;
+    this.release(kind, r);
     if (!this.askNext(kind, id, r)) this.inFlight.delete(key(kind, id));
   }
 
@@ -438,9 +506,10 @@ export class Gossip {
     if (next === undefined) return false;
     r.peer = next;
     r.cancel = this.timer(kind, id);
-    this.awaiting++;
+    // Past its share too: the id holds a place in the table already, and this is who has it.
+    this.owe(kind, r);
     this.stats.requested++;
-    this.net.send(next, 'GET_DATA', { kind, ids: [id] });
+    r.asked = this.net.send(next, 'GET_DATA', { kind, ids: [id] }) === 'ok';
     return true;
   }
 
@@ -449,6 +518,8 @@ export class Gossip {
       const r = this.inFlight.get(key(kind, id));
       if (r === undefined || r.processing) return;
       this.stats.timeouts++;
+      // A NOT_FOUND would have cost nothing (an honest peer's transaction may have left its pool): silence costs a little.
+      if (r.asked) this.undelivered(r.peer);
       this.retry(kind, id, r);
     }, this.o.requestTimeoutMs ?? 10_000);
   }
