@@ -55,10 +55,12 @@ const PROVABLY_BAD: readonly ErrorCode[] = [ERR.MALFORMED, ERR.TOO_LARGE, ERR.BA
 const BLOCKS_REPLY_BYTES = 3 * 1024 * 1024;
 // Stored blocks read per LevelDB call when serving GET_BLOCKS.
 const SERVE_READ_CHUNK = 16;
-// Sync requests one peer may have here at once, the one being answered included. Our own
-// Synchronizer has at most one headers request out per peer, plus one asked ahead, and
-// `requestsPerPeer` (4) body requests: a peer past that asks faster than it reads.
-const MAX_SYNC_REQUESTS_PER_PEER = 6;
+// Sync requests of each kind one peer may have here at once, the one being answered included.
+// Our own Synchronizer has at most one headers request out per peer plus one asked ahead, and
+// `requestsPerPeer` (4) body requests; one more of each leaves room for a request it timed out
+// and asked again while our answer was on its way. A peer past that asks faster than it reads.
+const MAX_HEADER_REQUESTS_PER_PEER = 3;
+const MAX_BLOCK_REQUESTS_PER_PEER = 5;
 // A little: a peer whose requests to us timed out may ask again before our answers reach it.
 const EXCESS_SYNC_REQUEST_POINTS = 1;
 
@@ -76,6 +78,8 @@ class SyncServer {
   constructor(
     private readonly answer: (peer: string, request: SyncRequest) => Promise<void>,
     private readonly log: Logger,
+    /** Requests one peer may have waiting, the one being answered included. */
+    readonly max: number,
   ) {}
 
   /** Queues a request; false, and nothing queued, when the peer already has as many as it may. */
@@ -87,7 +91,7 @@ class SyncServer {
       void this.serve(peer, fresh);
       return true;
     }
-    if (queue.length >= MAX_SYNC_REQUESTS_PER_PEER) return false;
+    if (queue.length >= this.max) return false;
     queue.push(request);
     return true;
   }
@@ -544,11 +548,14 @@ export class NodeRuntime {
     node.on('tx', ({ id, from }) => {
       if (from !== 'peer') gossip.announce('tx', id);
     });
-    // Answers go out in the order the requests came, one at a time per peer. A request past the
-    // bound comes from a peer that does not read its answers: it is dropped, and the peer charged.
-    const serving = new SyncServer((peer, request) => this.answerSync(store, peer, request), this.opts.log);
+    // Answers of each kind go out in the order the requests came, one at a time per peer; headers
+    // do not wait behind bodies (a syncing peer needs both at once). A request past the bound
+    // comes from a peer that does not read its answers: it is dropped, and the peer charged.
+    const answer = (peer: string, request: SyncRequest): Promise<void> => this.answerSync(store, peer, request);
+    const servers = { GET_HEADERS: new SyncServer(answer, this.opts.log, MAX_HEADER_REQUESTS_PER_PEER), GET_BLOCKS: new SyncServer(answer, this.opts.log, MAX_BLOCK_REQUESTS_PER_PEER) };
     const take = (peer: string, request: SyncRequest): void => {
-      if (!serving.take(peer, request)) net.penalize(peer, EXCESS_SYNC_REQUEST_POINTS, `more than ${MAX_SYNC_REQUESTS_PER_PEER} sync requests waiting`);
+      const server = servers[request.type];
+      if (!server.take(peer, request)) net.penalize(peer, EXCESS_SYNC_REQUEST_POINTS, `more than ${server.max} ${request.type} requests waiting`);
     };
     net.on('GET_HEADERS', (payload, from) => take(from, { type: 'GET_HEADERS', payload }));
     net.on('GET_BLOCKS', (payload, from) => take(from, { type: 'GET_BLOCKS', payload }));
@@ -566,7 +573,7 @@ export class NodeRuntime {
     });
     net.on('peer:disconnected', (d) => {
       this.peerHeights.delete(d.id);
-      serving.forget(d.id);
+      for (const server of Object.values(servers)) server.forget(d.id);
       sync.peerGone(d.id);
     });
   }
