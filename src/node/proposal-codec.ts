@@ -18,7 +18,8 @@ type ProposalPayload = PayloadOf<'BFT_PROPOSAL'>;
 
 /** What a received proposal payload decodes to. */
 export type DecodedProposal =
-  | { readonly status: 'ok'; readonly block: Block }
+  /** `rebuilt`: a compact proposal filled in with bodies this node holds. */
+  | { readonly status: 'ok'; readonly block: Block; readonly rebuilt: boolean }
   /** A compact proposal naming a transaction this node does not hold. */
   | { readonly status: 'missing'; readonly id: Hash }
   | { readonly status: 'malformed'; readonly message: string };
@@ -55,7 +56,7 @@ export class ProposalCodec {
     const params = this.genesis.params;
     if (p.block !== undefined) {
       const b = blockFromJson(p.block, params);
-      return b.ok ? { status: 'ok', block: b.value } : { status: 'malformed', message: b.error.message };
+      return b.ok ? { status: 'ok', block: b.value, rebuilt: false } : { status: 'malformed', message: b.error.message };
     }
     const c = p.compact;
     if (c === undefined) return { status: 'malformed', message: 'neither block nor compact' };
@@ -74,7 +75,7 @@ export class ProposalCodec {
       if (tx === undefined) return { status: 'missing', id: t };
       txs.push(tx);
     }
-    return { status: 'ok', block: { header: header.value, txs } };
+    return { status: 'ok', block: { header: header.value, txs }, rebuilt: true };
   }
 
   /**

@@ -388,15 +388,19 @@ export class NodeRuntime {
       if (!isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
       const b = proposals.decode(p);
       if (b.status === 'malformed') return net.penalize(from, 20, `malformed BFT proposal: ${b.message}`);
-      if (b.status === 'missing') {
-        // Bodies this node never received: ask the sender for the proposal
-        // whole, once per sender, and only for a signed proposal of this height.
+      // Ask the sender for the proposal whole, once per sender, and only for a signed proposal of this height.
+      const askWhole = (): void => {
         const { proposal } = p;
         if (proposal.height === engine.height && verifyProposal(proposal, opts.genesis.chainId) && proposals.shouldAsk(proposal.blockHash, from)) {
           net.send(from, 'BFT_GET_PROPOSAL', { blockHash: proposal.blockHash });
         }
-        return;
-      }
+      };
+      // Bodies this node never received.
+      if (b.status === 'missing') return askWhole();
+      // Rebuilt from bodies held here, one of which may be a forged copy still
+      // waiting in gossip's queue (unchecked, with the real id): then the
+      // rebuild is at fault, not the sender, and the block must come whole.
+      if (b.rebuilt && !node.chain.checkBodyCopy(b.block).ok) return askWhole();
       if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.block }, from)) net.penalize(from, 20, 'invalid BFT proposal');
     });
     net.on('BFT_GET_PROPOSAL', (p, from) => {
