@@ -10,6 +10,9 @@ import { EncodedPayload, LIMITS, message, parseMessage, type HelloPayload, type 
 import { TokenBucket } from './token-bucket.ts';
 import { RawFrame, type Connection, type Incoming, type SendResult } from './transport.ts';
 
+// A misbehaviour point is forgotten every this many ms (see Peer.decay).
+const SCORE_DECAY_MS = 60_000;
+
 /** Default misbehaviour points per offence; the threshold is 100. */
 export const DEFAULT_PENALTIES = {
   'bad-json': 10,
@@ -111,6 +114,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private ended = false;
   private started = false;
   private _score = 0;
+  private decayedAt: number;
   private _rtt: number | undefined;
 
   constructor(h: Handshaken, private readonly opts: PeerOptions = {}) {
@@ -120,6 +124,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.version = h.version;
     this.conn = h.conn;
     this.clock = opts.clock ?? systemClock;
+    this.decayedAt = this.clock.now();
     this.threshold = opts.misbehaviourThreshold ?? 100;
     this.penalties = { ...DEFAULT_PENALTIES, ...opts.penalties };
     const r = opts.rateLimits ?? DEFAULT_RATE_LIMITS;
@@ -145,7 +150,21 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Current misbehaviour score. */
   get score(): number {
+    this.decay();
     return this._score;
+  }
+
+  /**
+   * Forgets a point per minute. Some charges (a request that timed out, a
+   * gap in an answer) can befall an honest peer now and then; without this
+   * they would add up over a long-lived link until it is banned. Real
+   * offences cost 20 to 100 points at once and still end the link.
+   */
+  private decay(): void {
+    const minutes = Math.floor((this.clock.now() - this.decayedAt) / SCORE_DECAY_MS);
+    if (minutes <= 0) return;
+    this.decayedAt += minutes * SCORE_DECAY_MS;
+    this._score = Math.max(0, this._score - minutes);
   }
 
   /** Last measured round-trip time in ms, if any. */
@@ -196,6 +215,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Adds misbehaviour points; at the threshold the peer is disconnected with 'misbehaviour'. */
   penalize(points: number, reason: string, detail = ''): void {
     if (this.closed) return;
+    this.decay();
     this._score += points;
     this.emit('misbehaviour', { points, reason, detail, score: this._score });
     if (this._score >= this.threshold) {

@@ -178,4 +178,29 @@ describe('handshake runner and peer with a fake clock', () => {
     await flush();
     assert.equal(closed?.reason, 'ping-timeout');
   });
+
+  test('misbehaviour points are forgotten one a minute, so small charges do not add up to a ban on a long link', async () => {
+    const clock = new FakeClock();
+    const { server, client } = await memPair();
+    const [hs, hc] = await Promise.all([handshake(server, cfg(A), clock), handshake(client, cfg(B), clock)]);
+    const a = new Peer(hs, { clock, pingIntervalMs: 0 }).start();
+    new Peer(hc, { clock, pingIntervalMs: 0 }).start();
+    a.penalize(20, 'test');
+    clock.advance(59_999);
+    assert.equal(a.score, 20, 'nothing forgotten within the first minute');
+    clock.advance(1);
+    assert.equal(a.score, 19);
+    clock.advance(5 * 60_000 + 30_000);
+    assert.equal(a.score, 14, 'a point per whole minute');
+    // An honest peer charged a point every two minutes for a day is never dropped.
+    for (let i = 0; i < 720; i++) {
+      a.penalize(1, 'a request timed out');
+      clock.advance(120_000);
+    }
+    assert.equal(a.closed, false);
+    assert.equal(a.score, 0);
+    // A real offence still ends the link at once.
+    a.penalize(100, 'invalid block');
+    assert.equal(a.closed, true);
+  });
 });
