@@ -230,9 +230,19 @@ const ADDR_BURST = LIMITS.addrs;
 
 // Handshake failures that show a broken or hostile endpoint (not an honest mismatch).
 const HOSTILE_HANDSHAKE = new Set(['protocol-error', 'bad-signature', 'cert-mismatch']);
-// This many hostile handshakes from one host earn it a ban.
+// This many hostile handshakes from one host earn it a ban (a socket that never says HELLO counts as one).
 const HOST_STRIKES = 5;
 const MAX_STRIKE_HOSTS = 4096;
+// Once the pending-handshake table is full, a host holding more than this many of its slots gives up its oldest to a
+// host holding fewer. Only then: a local testnet dials from one loopback host, many nodes at once.
+const PENDING_PER_HOST = 4;
+// A dialer sends HELLO as soon as the link is up; a socket silent this long while the table is full yields its slot.
+const SILENT_GRACE_MS = 1000;
+
+interface PendingInbound {
+  readonly host: string;
+  readonly since: number;
+}
 
 /** The P2P network of one node. */
 export class P2PNetwork extends EventEmitter<NetworkEvents> {
@@ -249,7 +259,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   private readonly log: P2PLogger;
   private readonly transports: Partial<Record<Scheme, Transport>>;
   private readonly links = new Map<string, Link>();
-  private readonly pending = new Set<Connection>();
+  /** Inbound handshakes in progress, oldest first. */
+  private readonly pending = new Map<Connection, PendingInbound>();
   private readonly dialing = new Map<string, Promise<ConnectResult>>();
   private readonly own = new Set<string>();
   private readonly statics = new Set<string>();
@@ -351,7 +362,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       closing.push(closedOf(l.peer.conn));
       l.peer.disconnect('shutdown', 'node stopping');
     }
-    for (const c of this.pending) {
+    for (const c of this.pending.keys()) {
       closing.push(closedOf(c));
       c.close('shutdown');
     }
@@ -504,7 +515,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       addTraffic(t, l.peer.conn.traffic);
       if (l.direction === 'inbound') inbound++;
     }
-    for (const c of this.pending) addTraffic(t, c.traffic);
+    for (const c of this.pending.keys()) addTraffic(t, c.traffic);
     return { ...t, peers: this.links.size, inbound, outbound: this.links.size - inbound, bans: this.bans.list().length, knownAddresses: this.book.size, messagesInByType: { ...this.inByType } };
   }
 
@@ -529,8 +540,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       this.log.debug({ from: conn.remoteAddress }, 'inbound refused: too many peers');
       return refuse('too-many-peers', 'inbound peer limit reached');
     }
-    if (this.pending.size >= (this.o.maxPendingInbound ?? 16)) return refuse('too-many-peers', 'too many handshakes in progress');
-    this.pending.add(conn);
+    if (this.pending.size >= (this.o.maxPendingInbound ?? 16) && !this.makeRoom(host)) return refuse('too-many-peers', 'too many handshakes in progress');
+    this.pending.set(conn, { host, since: this.clock.now() });
     handshake(conn, this.handshakeConfig('inbound'), this.clock).then(
       (h) => {
         this.pending.delete(conn);
@@ -539,10 +550,56 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       (err: unknown) => {
         this.pending.delete(conn);
         this.addClosedTraffic(conn);
-        if (err instanceof HandshakeError && HOSTILE_HANDSHAKE.has(err.reason) && !err.remote) this.strike(host, err.message);
+        if (err instanceof HandshakeError && !err.remote) {
+          if (HOSTILE_HANDSHAKE.has(err.reason)) this.strike(host, err.message);
+          // Held a slot for the whole deadline without a word: what a scan or a slot-holding attack looks like.
+          else if (err.reason === 'handshake-timeout' && conn.traffic.messagesIn === 0) this.strike(host, 'no HELLO before the handshake deadline');
+        }
         this.log.debug({ from: conn.remoteAddress, err: String(err) }, 'inbound handshake failed');
       },
     );
+  }
+
+  /**
+   * The pending-handshake table is full: frees a slot for a handshake from `host`, or returns false. A host over its
+   * share yields its oldest handshake (a silent one first) to a host under it; otherwise the oldest socket that has
+   * said nothing for SILENT_GRACE_MS yields. Without this, sockets that never send HELLO, reopened as soon as they
+   * time out, would keep every other node from linking in.
+   */
+  private makeRoom(host: string): boolean {
+    const perHost = new Map<string, number>();
+    for (const p of this.pending.values()) perHost.set(p.host, (perHost.get(p.host) ?? 0) + 1);
+    let busiest = host;
+    for (const [h, n] of perHost) if (n > (perHost.get(busiest) ?? 0)) busiest = h;
+    const now = this.clock.now();
+    const silent = (c: Connection, p: PendingInbound): boolean => c.traffic.messagesIn === 0 && now - p.since >= SILENT_GRACE_MS;
+    let victim: [Connection, PendingInbound] | undefined;
+    if (busiest !== host && (perHost.get(busiest) ?? 0) > PENDING_PER_HOST && (perHost.get(host) ?? 0) < PENDING_PER_HOST) {
+      for (const e of this.pending) {
+        if (e[1].host !== busiest) continue;
+        victim ??= e;
+        if (silent(e[0], e[1])) {
+          victim = e;
+          break;
+        }
+      }
+    } else {
+      for (const e of this.pending) {
+        if (silent(e[0], e[1])) {
+          victim = e;
+          break;
+        }
+      }
+    }
+    if (victim === undefined) return false;
+    const [conn, p] = victim;
+    const wasSilent = silent(conn, p);
+    this.pending.delete(conn);
+    this.log.debug({ from: conn.remoteAddress, silent: wasSilent }, 'pending inbound handshake dropped to make room');
+    conn.send(message('DISCONNECT', { reason: 'too-many-peers', message: 'too many handshakes in progress' }));
+    conn.close('too-many-peers');
+    if (wasSilent) this.strike(p.host, 'no HELLO while other nodes waited to link in');
+    return true;
   }
 
   // Repeated hostile handshakes from one host cost it a ban, since they never reach a Peer's score.
