@@ -18,7 +18,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { powGenesis, transfer } from '../helpers/chain-fixtures.ts';
-import { RawPeer, until } from '../helpers/review-raw-peer.ts';
+import { RawPeer, until } from '../helpers/raw-peer.ts';
 
 const g = powGenesis();
 const log = createLogger({ silent: true });

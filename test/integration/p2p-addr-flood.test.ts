@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '../../src/crypto/index.ts';
 import { AddressBook, P2PNetwork, type P2PNetworkOptions } from '../../src/p2p/index.ts';
-import { RawPeer, until } from '../helpers/review-raw-peer.ts';
+import { RawPeer, until } from '../helpers/raw-peer.ts';
 
 const GENESIS = 'ab'.repeat(32);
 const nets: P2PNetwork[] = [];

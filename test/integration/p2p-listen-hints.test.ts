@@ -14,7 +14,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { powGenesis } from '../helpers/chain-fixtures.ts';
-import { RawPeer, sleep, until } from '../helpers/review-raw-peer.ts';
+import { RawPeer, sleep, until } from '../helpers/raw-peer.ts';
 
 const g = powGenesis();
 const log = createLogger({ silent: true });

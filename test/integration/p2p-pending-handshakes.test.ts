@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { generateKeyPair } from '../../src/crypto/index.ts';
 import { P2PNetwork, PROTOCOL_VERSION, type P2PNetworkOptions } from '../../src/p2p/index.ts';
-import { sleep, until } from '../helpers/review-raw-peer.ts';
+import { sleep, until } from '../helpers/raw-peer.ts';
 
 const GENESIS = 'ab'.repeat(32);
 const CHAIN = 'pending-handshakes';

@@ -16,7 +16,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { mineBlock, powGenesis } from '../helpers/chain-fixtures.ts';
-import { RawPeer, sleep } from '../helpers/review-raw-peer.ts';
+import { RawPeer, sleep } from '../helpers/raw-peer.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
