@@ -3,6 +3,8 @@ import { addressFromPublicKey, keyPairFromSeed, type KeyPair } from '../../src/c
 import {
   assembleBlock,
   bitsForLeadingZeroBits,
+  blockHash,
+  buildGenesisBlock,
   checkProofOfWork,
   parseGenesis,
   signTx,
@@ -50,6 +52,19 @@ export function mineBlock(g: Genesis, parent: { hash: string; height: number; ti
   let header = r.block.header;
   while (!checkProofOfWork(header).ok) header = { ...header, nonce: header.nonce + 1 };
   return { block: { ...r.block, header }, state: r.state };
+}
+
+/** A chain of `n` empty mined blocks on the genesis block. */
+export function mineChain(g: Genesis, n: number): Block[] {
+  const gb = buildGenesisBlock(g);
+  const out: Block[] = [];
+  let parent = { hash: gb.hash, height: 0, timestamp: gb.block.header.timestamp, bits: gb.block.header.bits, state: gb.state };
+  for (let i = 0; i < n; i++) {
+    const { block, state } = mineBlock(g, parent);
+    out.push(block);
+    parent = { hash: blockHash(block.header), height: block.header.height, timestamp: block.header.timestamp, bits: block.header.bits, state };
+  }
+  return out;
 }
 
 /** A signed transfer. */

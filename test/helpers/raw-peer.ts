@@ -111,3 +111,14 @@ export async function until(cond: () => boolean, what: string, ms = 15_000): Pro
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A raw peer linked to a node's TCP listener that answers its PINGs; added to `all` for cleanup. */
+export async function linkedRawPeer(to: { readonly net: { listenAddresses(): readonly string[] } }, all: RawPeer[]): Promise<RawPeer> {
+  const p = new RawPeer(to.net.listenAddresses().find((a) => a.startsWith('tcp'))!);
+  all.push(p);
+  p.onLine((l) => {
+    if (l.type === 'PING') p.send('PONG', { nonce: l.payload.nonce });
+  });
+  if (!(await p.handshake())) throw new Error('the raw peer could not link');
+  return p;
+}

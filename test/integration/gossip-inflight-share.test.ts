@@ -19,7 +19,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { powGenesis, transfer } from '../helpers/chain-fixtures.ts';
-import { RawPeer, until } from '../helpers/raw-peer.ts';
+import { linkedRawPeer, RawPeer, until } from '../helpers/raw-peer.ts';
 
 const g = powGenesis();
 const log = createLogger({ silent: true });
@@ -43,15 +43,7 @@ after(async () => {
   await honest?.stop();
 });
 
-async function rawPeer(to: NodeRuntime): Promise<RawPeer> {
-  const p = new RawPeer(to.net.listenAddresses().find((a) => a.startsWith('tcp'))!);
-  raws.push(p);
-  p.onLine((l) => {
-    if (l.type === 'PING') p.send('PONG', { nonce: l.payload.nonce });
-  });
-  assert.ok(await p.handshake(), 'raw peer linked');
-  return p;
-}
+const rawPeer = (to: NodeRuntime): Promise<RawPeer> => linkedRawPeer(to, raws);
 
 test('made-up INV ids from one peer do not keep a relayed transaction from the victim', { timeout: 30_000 }, async () => {
   const attacker = await rawPeer(victim);

@@ -8,38 +8,26 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockHash, buildGenesisBlock, type Block } from '../../src/core/index.ts';
 import { keyPairFromSeed } from '../../src/crypto/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
-import { mineBlock, powGenesis } from '../helpers/chain-fixtures.ts';
+import { mineChain, powGenesis } from '../helpers/chain-fixtures.ts';
 import { RawPeer, sleep, until } from '../helpers/raw-peer.ts';
 
 const g = powGenesis();
-const gb = buildGenesisBlock(g);
 const LENGTH = 300;
 const log = createLogger({ silent: true });
 let victim: NodeRuntime;
 let honest: NodeRuntime;
 let attacker: RawPeer;
 
-function buildChain(n: number): Block[] {
-  const out: Block[] = [];
-  let parent = { hash: gb.hash, height: 0, timestamp: gb.block.header.timestamp, bits: gb.block.header.bits, state: gb.state };
-  for (let i = 0; i < n; i++) {
-    const { block, state } = mineBlock(g, parent);
-    out.push(block);
-    parent = { hash: blockHash(block.header), height: block.header.height, timestamp: block.header.timestamp, bits: block.header.bits, state };
-  }
-  return out;
-}
 
 before(async () => {
   const common = { genesis: g, log, host: '127.0.0.1', wsPort: 0, tcpPort: 0, dataDir: '', maxOutbound: 0 } as const;
   victim = await NodeRuntime.start({ ...common, name: 'victim', key: keyPairFromSeed(Buffer.alloc(32, 0x61)), peers: [], store: new MemoryStore() });
   honest = await NodeRuntime.start({ ...common, name: 'honest', key: keyPairFromSeed(Buffer.alloc(32, 0x62)), peers: [], store: new MemoryStore() });
-  await honest.node.chain.submitBlocks(buildChain(LENGTH));
+  await honest.node.chain.submitBlocks(mineChain(g, LENGTH));
   assert.equal(honest.node.chain.height, LENGTH);
 });
 

@@ -10,12 +10,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { blockHash, buildGenesisBlock, type Block } from '../../src/core/index.ts';
+import { blockHash, buildGenesisBlock } from '../../src/core/index.ts';
 import { keyPairFromSeed } from '../../src/crypto/index.ts';
 import { MemoryStore } from '../../src/storage/index.ts';
 import { NodeRuntime } from '../../src/node/runtime.ts';
 import { createLogger } from '../../src/node/logger.ts';
-import { mineBlock, powGenesis } from '../helpers/chain-fixtures.ts';
+import { mineChain, powGenesis } from '../helpers/chain-fixtures.ts';
 import { RawPeer, sleep } from '../helpers/raw-peer.ts';
 
 v8.setFlagsFromString('--expose-gc');
@@ -28,20 +28,10 @@ let node: NodeRuntime;
 const peers: RawPeer[] = [];
 let hashes: string[] = [];
 
-function buildChain(n: number): Block[] {
-  const out: Block[] = [];
-  let parent = { hash: gb.hash, height: 0, timestamp: gb.block.header.timestamp, bits: gb.block.header.bits, state: gb.state };
-  for (let i = 0; i < n; i++) {
-    const { block, state } = mineBlock(g, parent);
-    out.push(block);
-    parent = { hash: blockHash(block.header), height: block.header.height, timestamp: block.header.timestamp, bits: block.header.bits, state };
-  }
-  return out;
-}
 
 before(async () => {
   node = await NodeRuntime.start({ genesis: g, log: createLogger({ silent: true }), host: '127.0.0.1', wsPort: 0, tcpPort: 0, name: 'victim', dataDir: '', key: keyPairFromSeed(Buffer.alloc(32, 0x51)), peers: [], store: new MemoryStore() });
-  const blocks = buildChain(CHAIN_LENGTH);
+  const blocks = mineChain(g, CHAIN_LENGTH);
   await node.node.chain.submitBlocks(blocks);
   assert.equal(node.node.chain.height, CHAIN_LENGTH);
   hashes = blocks.map((b) => blockHash(b.header));
