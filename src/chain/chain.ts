@@ -119,6 +119,14 @@ export class ChainError extends Error {
   }
 }
 
+/** Thrown for a change offered after close(): the node is stopping, nothing is wrong. */
+export class ChainClosedError extends ChainError {
+  constructor() {
+    super('the chain is closed: the node is stopping');
+    this.name = 'ChainClosedError';
+  }
+}
+
 interface Orphan {
   readonly block: Block;
   readonly hash: Hash;
@@ -145,6 +153,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Main-chain writes handed to the store and not yet done, oldest first. */
   private writes: Promise<void>[] = [];
   private storeFailure: Error | undefined;
+  private closed = false;
 
   private constructor(
     private readonly store: Store,
@@ -304,8 +313,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.storeFailure;
   }
 
-  /** Throws once a store write failed: memory is ahead of a disk that can no longer follow in order. */
+  /**
+   * Takes no more changes and waits for those under way and their writes, so
+   * that the store can be closed: a change still waiting (a sync batch whose
+   * signatures were being checked) would otherwise meet a closed store and
+   * be taken for a store failure.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    await Promise.allSettled(this.writes);
+  }
+
+  /** Throws once closed, or once a store write failed: memory is ahead of a disk that can no longer follow in order. */
   private refuseIfFailed(): void {
+    if (this.closed) throw new ChainClosedError();
     if (this.storeFailure !== undefined) throw new ChainError(`the store failed, no more changes: ${this.storeFailure.message}`);
   }
 

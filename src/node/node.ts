@@ -176,6 +176,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
     await this.miner?.stop();
     for (const r of this.requested) r.resolve(r.hashes);
     this.requested = [];
+    await this.chain.close();
     await this.opts.store.close();
   }
 

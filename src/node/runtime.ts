@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
-import { Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
+import { ChainClosedError, Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
 import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, verifyProposal, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
@@ -566,7 +566,9 @@ export class NodeRuntime {
     net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
     net.on('BLOCKS', (p, from) => {
       // A failure here is this node's (its store), not the peer's: say so and let sync ask again.
-      sync.onBlocks(from, p.blocks).catch((err: unknown) => this.opts.log.error({ err: String(err) }, 'could not take in a batch of synced blocks'));
+      sync.onBlocks(from, p.blocks).catch((err: unknown) => {
+        if (!(err instanceof ChainClosedError)) this.opts.log.error({ err: String(err) }, 'could not take in a batch of synced blocks');
+      });
     });
     net.on('peer:connected', (p) => {
       sync.tick();
