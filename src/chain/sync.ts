@@ -109,6 +109,14 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   private readonly blockRequests = new Map<Hash, Request>();
   /** Outstanding body requests per peer, oldest first. */
   private readonly batches = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
+  /**
+   * Body requests that timed out, per peer, oldest first. Their blocks went
+   * to other peers, but the peer still holds the request and answers it in
+   * turn: asked for more meanwhile, it would hold more than it lets a peer
+   * have waiting (and drop and charge us for the rest). So they count
+   * against its load until answered, or until twice the timeout has passed.
+   */
+  private readonly late = new Map<string, { hashes: Hash[]; sentAt: number }[]>();
   private readonly failures: DeliveryFailures;
   private readonly o: Required<SyncOptions>;
   private timer: NodeJS.Timeout | undefined;
@@ -218,11 +226,12 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       }
       blocks.push(b.value);
     }
-    const batches = this.batches.get(peerId) ?? [];
     const first = blocks[0] === undefined ? undefined : blockHash(blocks[0].header);
-    const i = first === undefined ? (batches.length > 0 ? 0 : -1) : batches.findIndex((b) => b.hashes.includes(first));
-    if (i < 0) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
-    const batch = batches.splice(i, 1)[0]!;
+    // A peer answers in the order asked, so a request that timed out (older) is answered before one
+    // asked since: look there first. Its blocks are still taken; it was released and judged already.
+    const late = settle(this.late.get(peerId), first);
+    const batch = late ?? settle(this.batches.get(peerId), first);
+    if (batch === undefined) return this.net.penalize(peerId, 5, 'blocks that were not asked for');
     const wanted: Block[] = [];
     const delivered = new Set<Hash>();
     let next = 0;
@@ -242,7 +251,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
         wanted.push(block);
       } else this.net.penalize(peerId, 5, 'a block that was not asked for');
     }
-    this.judgeDelivery(peerId, batch.hashes, delivered);
+    if (late === undefined) this.judgeDelivery(peerId, batch.hashes, delivered);
     // The next batch is asked for before this one is checked, so the peer sends while we validate;
     // this batch's hashes stay marked as requested until it is in.
     this.fetchBodies();
@@ -251,7 +260,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
     } finally {
       // Only now may what the peer left out, sent invalid, or we failed to store be asked again.
-      this.release(batch.hashes);
+      if (late === undefined) this.release(batch.hashes);
     }
     this.fetchBodies();
     this.emit('progress', this.progress());
@@ -265,12 +274,20 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     }
     for (const [peer, batches] of this.batches) {
       while (batches.length > 0 && now - batches[0]!.sentAt > this.o.timeoutMs) {
-        // A slow peer: its batch goes to someone else.
-        const { hashes } = batches.shift()!;
-        this.failures.note(peer, hashes, now);
-        this.release(hashes);
+        // A slow peer: its batch goes to someone else, but still waits at the peer (see `late`).
+        const b = batches.shift()!;
+        this.failures.note(peer, b.hashes, now);
+        this.release(b.hashes);
         this.net.penalize(peer, 1, 'block request timed out');
+        let late = this.late.get(peer);
+        if (late === undefined) this.late.set(peer, (late = []));
+        late.push(b);
       }
+    }
+    for (const [peer, late] of this.late) {
+      // Unanswered twice as long: the peer dropped it (or is hopeless); its room is free again.
+      while (late.length > 0 && now - late[0]!.sentAt > 2 * this.o.timeoutMs) late.shift();
+      if (late.length === 0) this.late.delete(peer);
     }
     const best = this.chain.index.bestHeader().height;
     for (const p of this.net.peers()) if (p.height > best) this.askHeaders(p.id);
@@ -283,6 +300,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     this.headerFailures.delete(peerId);
     for (const b of this.batches.get(peerId) ?? []) this.release(b.hashes);
     this.batches.delete(peerId);
+    this.late.delete(peerId);
     this.fetchBodies();
   }
 
@@ -424,8 +442,18 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     }
   }
 
-  /** Body requests outstanding at a peer. */
+  /** Body requests outstanding at a peer, timed out or not. */
   private load(peerId: string): number {
-    return this.batches.get(peerId)?.length ?? 0;
+    return (this.batches.get(peerId)?.length ?? 0) + (this.late.get(peerId)?.length ?? 0);
   }
+}
+
+/**
+ * Takes from `list` the request an answer settles: the one holding its first
+ * block, or the oldest for an empty answer.
+ */
+function settle(list: { hashes: Hash[]; sentAt: number }[] | undefined, first: Hash | undefined): { hashes: Hash[]; sentAt: number } | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  const i = first === undefined ? 0 : list.findIndex((b) => b.hashes.includes(first));
+  return i < 0 ? undefined : list.splice(i, 1)[0];
 }

@@ -60,7 +60,7 @@ const SERVE_READ_CHUNK = 16;
 // `requestsPerPeer` (4) body requests; one more of each leaves room for a request it timed out
 // and asked again while our answer was on its way. A peer past that asks faster than it reads.
 const MAX_HEADER_REQUESTS_PER_PEER = 3;
-const MAX_BLOCK_REQUESTS_PER_PEER = 5;
+export const MAX_BLOCK_REQUESTS_PER_PEER = 5;
 // A little: a peer whose requests to us timed out may ask again before our answers reach it.
 const EXCESS_SYNC_REQUEST_POINTS = 1;
 
