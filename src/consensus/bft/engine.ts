@@ -95,6 +95,9 @@ export interface BftStatus {
 const MAX_FUTURE = 2000;
 // A validator's messages for later heights kept: a proposal and its votes over a few rounds.
 const MAX_FUTURE_PER_VALIDATOR = 64;
+// Signers outside the current set (a validator the next block may add): fewer each, and a pool of their own.
+const MAX_FUTURE_PER_STRANGER = 16;
+const MAX_FUTURE_STRANGERS = 256;
 const MAX_BLOCKS = 64;
 const MAX_SEEN = 20_000;
 // A validator prevotes for a proposal once it has checked it, which for a full
@@ -123,6 +126,8 @@ export class BftEngine {
   /** Messages kept in `future`, per signing validator, and their signatures. */
   private futureBy = new Map<PublicKeyHex, number>();
   private futureSigs = new Set<string>();
+  /** Messages kept in `future` whose signers are outside the current set. */
+  private futureStrangers = 0;
   private readonly seen = new Set<string>();
   /** What this node signed and sent at the current height, re-sent to peers that connect later. */
   private sent: BftWire[] = [];
@@ -211,8 +216,14 @@ export class BftEngine {
     const validators = this.host.validators();
     if (msg.kind === 'vote') {
       if (!validators.has(msg.vote.validator) || !verifyVote(msg.vote, this.host.chainId)) return false;
-      // Too far ahead for this validator's share of rounds: dropped, not a fault.
-      if (!m.keeps(msg.vote.validator, msg.vote.round)) return true;
+      if (!m.keeps(msg.vote.validator, msg.vote.round)) {
+        // Too far ahead for this validator's share of rounds: the machine holds it (bounded) until
+        // its round is near; it is not relayed, so one validator cannot flood the others through us.
+        this.remember(sig);
+        if (!this.started) this.begin();
+        this.handle(m.onVote(msg.vote));
+        return true;
+      }
     } else {
       const p = msg.proposal;
       // Only the scheduled proposer of a round may propose in it.
@@ -275,22 +286,25 @@ export class BftEngine {
   /**
    * Keeps a message of a later height (we are behind, or others finished
    * first) for when we get there. The validator set of that height is not
-   * known yet; the current one stands in (a set changes rarely, and a message
-   * of a newly added validator dropped here costs at most a round). Only
-   * signed messages of validators are kept, a bounded number per validator,
-   * so nobody can crowd out the others' or start a height early with junk.
+   * known yet, so its membership is checked when the height begins. Only
+   * signed messages are kept, a bounded number per signer, so nobody can
+   * crowd out the others' or start a height early with junk.
    */
   private keepForLater(msg: BftWire, h: number, from: string): boolean {
     if (h > this.heightV + 2) return true;
     const sig = msg.kind === 'vote' ? msg.vote.signature : msg.proposal.signature;
     if (this.futureSigs.has(sig)) return true;
-    const signer = msg.kind === 'vote' ? msg.vote.validator : msg.proposal.proposer;
-    if (!this.host.validators().has(signer)) return true;
+    const signer = signerOf(msg);
+    // A signer outside the current set may be a validator the next block adds: its messages are
+    // kept too, from a small pool of their own, so strangers cannot crowd out the set's.
+    const member = this.host.validators().has(signer);
+    const n = this.futureBy.get(signer) ?? 0;
+    if (n >= (member ? MAX_FUTURE_PER_VALIDATOR : MAX_FUTURE_PER_STRANGER) || this.future.length >= MAX_FUTURE) return true;
+    if (!member && this.futureStrangers >= MAX_FUTURE_STRANGERS) return true;
     const signed = msg.kind === 'vote' ? verifyVote(msg.vote, this.host.chainId) : verifyProposal(msg.proposal, this.host.chainId);
     if (!signed) return false;
-    const n = this.futureBy.get(signer) ?? 0;
-    if (n >= MAX_FUTURE_PER_VALIDATOR || this.future.length >= MAX_FUTURE) return true;
     this.futureBy.set(signer, n + 1);
+    if (!member) this.futureStrangers++;
     this.futureSigs.add(sig);
     this.future.push({ msg, from });
     return true;
@@ -323,7 +337,8 @@ export class BftEngine {
       signedProposals: this.proposals,
     });
     const resuming = this.votes.some((v) => v.height === h);
-    const waiting = this.future.some((f) => (f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height) === h);
+    // Only a signed message of a validator of this height's set starts it early.
+    const waiting = this.future.some((f) => (f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height) === h && validators.has(signerOf(f.msg)));
     if (resuming || waiting || this.host.pendingTxs() > 0) {
       this.begin();
       return;
@@ -347,6 +362,7 @@ export class BftEngine {
     this.future = [];
     this.futureBy = new Map();
     this.futureSigs = new Set();
+    this.futureStrangers = 0;
     for (const f of pending) {
       const h = f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height;
       if (h === this.heightV) this.onMessage(f.msg, f.from ?? '');
@@ -589,4 +605,9 @@ export class BftEngine {
     if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
   }
+}
+
+/** The validator that signed a message. */
+function signerOf(msg: BftWire): PublicKeyHex {
+  return msg.kind === 'vote' ? msg.vote.validator : msg.proposal.proposer;
 }

@@ -67,8 +67,14 @@ const MAX_FUTURE_MESSAGES = 10_000;
 // that a validator signing messages for far rounds cannot make us hold (and
 // scan on every message) any number of them. Tendermint bounds it likewise.
 const MAX_FAR_ROUNDS = 4;
+// Messages of one validator for rounds beyond those, held (not dropped) until
+// the node gets near: a node catching up after a reconnect hears each peer's
+// history once, and must still reach the round the others wait in. The
+// highest rounds are kept, since they say where a validator is now.
+const MAX_HELD_PER_VALIDATOR = 64;
 
 const walKey = (height: number, round: number, type: VoteType): string => `${height}/${round}/${type}`;
+const roundOf = (m: BftMessage): number => (m.kind === 'vote' ? m.vote.round : m.proposal.round);
 
 /** One validator's Tendermint state machine. */
 export class BftStateMachine {
@@ -91,6 +97,9 @@ export class BftStateMachine {
   private proposedIn = new Set<number>();
   /** Per validator, the rounds beyond the next one it has messages kept for (see MAX_FAR_ROUNDS). */
   private farRounds = new Map<PublicKeyHex, Set<number>>();
+  /** Per validator, messages for rounds further still, held until they are near (see MAX_HELD_PER_VALIDATOR). */
+  private held = new Map<PublicKeyHex, BftMessage[]>();
+  private replaying = false;
   private future: BftMessage[] = [];
   private out: BftAction[] = [];
 
@@ -139,6 +148,7 @@ export class BftStateMachine {
     this.precommitTimeoutDone = new Set();
     this.polUpdateDone = new Set();
     this.farRounds = new Map();
+    this.held = new Map();
     this.proposedIn = new Set((this.opts.signedProposals ?? []).filter((p) => p.height === height && p.proposer === this.opts.keys.publicKey).map((p) => p.round));
     this.lockedValue = null;
     this.lockedRound = -1;
@@ -276,6 +286,7 @@ export class BftStateMachine {
     // The proposer schedules it too: if its host never answers, the round still moves on.
     this.schedule('propose', round);
     this.progress();
+    this.replayHeld();
   }
 
   private sendProposal(blockHash: Hash, polRound: number): void {
@@ -288,18 +299,57 @@ export class BftStateMachine {
   private acceptProposal(p: Proposal): void {
     if (this.proposals.has(p.round)) return; // first one counts; a second is the proposer's fault
     if (p.proposer !== this.opts.validators.proposer(p.height, p.round)) return;
-    if (!this.keeps(p.proposer, p.round) || !verifyProposal(p, this.opts.chainId)) return;
+    if (!this.keeps(p.proposer, p.round)) return this.hold(p.proposer, { kind: 'proposal', proposal: p });
+    if (!verifyProposal(p, this.opts.chainId)) return;
     this.noteRound(p.proposer, p.round);
     this.proposals.set(p.round, p);
     this.progress();
   }
 
   private acceptVote(v: Vote): void {
-    if (!this.opts.validators.has(v.validator) || !this.keeps(v.validator, v.round) || !verifyVote(v, this.opts.chainId)) return;
+    if (!this.opts.validators.has(v.validator)) return;
+    if (!this.keeps(v.validator, v.round)) return this.hold(v.validator, { kind: 'vote', vote: v });
+    if (!verifyVote(v, this.opts.chainId)) return;
     this.noteRound(v.validator, v.round);
     const r = this.votes.add(v);
     if (r.kind === 'equivocation') this.out.push({ kind: 'evidence', evidence: r.evidence });
     if (r.kind === 'added') this.progress();
+  }
+
+  /** Holds a message of a round too far ahead to keep now; beyond the bound, the lowest round goes. */
+  private hold(validator: PublicKeyHex, m: BftMessage): void {
+    let list = this.held.get(validator);
+    if (list === undefined) this.held.set(validator, (list = []));
+    list.push(m);
+    if (list.length <= MAX_HELD_PER_VALIDATOR) return;
+    let lowest = 0;
+    for (let i = 1; i < list.length; i++) if (roundOf(list[i]!) < roundOf(list[lowest]!)) lowest = i;
+    list.splice(lowest, 1);
+  }
+
+  /** Takes the held messages the current round now lets in (each may move the round on, letting in more). */
+  private replayHeld(): void {
+    if (this.replaying || this.held.size === 0) return;
+    this.replaying = true;
+    try {
+      for (let again = true; again; ) {
+        again = false;
+        for (const [validator, list] of this.held) {
+          const near = list.filter((m) => this.keeps(validator, roundOf(m)));
+          if (near.length === 0) continue;
+          const rest = list.filter((m) => !near.includes(m));
+          if (rest.length > 0) this.held.set(validator, rest);
+          else this.held.delete(validator);
+          for (const m of near) {
+            if (m.kind === 'vote') this.acceptVote(m.vote);
+            else this.acceptProposal(m.proposal);
+          }
+          again = true;
+        }
+      }
+    } finally {
+      this.replaying = false;
+    }
   }
 
   private noteRound(validator: PublicKeyHex, round: number): void {
