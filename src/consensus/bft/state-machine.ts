@@ -299,17 +299,17 @@ export class BftStateMachine {
   private acceptProposal(p: Proposal): void {
     if (this.proposals.has(p.round)) return; // first one counts; a second is the proposer's fault
     if (p.proposer !== this.opts.validators.proposer(p.height, p.round)) return;
-    if (!this.keeps(p.proposer, p.round)) return this.hold(p.proposer, { kind: 'proposal', proposal: p });
     if (!verifyProposal(p, this.opts.chainId)) return;
+    if (!this.keeps(p.proposer, p.round)) return this.hold(p.proposer, { kind: 'proposal', proposal: p });
     this.noteRound(p.proposer, p.round);
     this.proposals.set(p.round, p);
     this.progress();
   }
 
   private acceptVote(v: Vote): void {
-    if (!this.opts.validators.has(v.validator)) return;
+    // Checked before it is held too: a forged vote must not push a validator's real ones out.
+    if (!this.opts.validators.has(v.validator) || !verifyVote(v, this.opts.chainId)) return;
     if (!this.keeps(v.validator, v.round)) return this.hold(v.validator, { kind: 'vote', vote: v });
-    if (!verifyVote(v, this.opts.chainId)) return;
     this.noteRound(v.validator, v.round);
     const r = this.votes.add(v);
     if (r.kind === 'equivocation') this.out.push({ kind: 'evidence', evidence: r.evidence });
