@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { blockFromJson, blockHash, headerFromJson, sameHeader, type Block, type BlockHeader, type Hash } from '../core/index.ts';
 import { BoundedMap } from '../util/bounded.ts';
-import type { Chain } from './chain.ts';
+import { ChainClosedError, type Chain } from './chain.ts';
 import type { IndexEntry } from './block-index.ts';
 
 /** What sync needs from the network: peers, requests, and penalties. */
@@ -193,6 +193,10 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       let r: Awaited<ReturnType<Chain['addHeaders']>>;
       try {
         r = await this.chain.addHeaders(headers, peerId);
+      } catch (err) {
+        // The node is stopping: nothing more to do, and nothing wrong.
+        if (err instanceof ChainClosedError) return;
+        throw err;
       } finally {
         const left = (this.checkingHeaders.get(peerId) ?? 1) - 1;
         if (left > 0) this.checkingHeaders.set(peerId, left);
@@ -258,6 +262,9 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     try {
       const results = await this.chain.submitBlocks(wanted, peerId);
       for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
+    } catch (err) {
+      if (err instanceof ChainClosedError) return;
+      throw err;
     } finally {
       // Only now may what the peer left out, sent invalid, or we failed to store be asked again.
       if (late === undefined) this.release(batch.hashes);

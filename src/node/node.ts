@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { bftRules, Chain, expectedBitsAfter, powRules, type ChainRules } from '../chain/index.ts';
+import { bftRules, Chain, ChainClosedError, expectedBitsAfter, powRules, type ChainRules } from '../chain/index.ts';
 import {
   assembleBlock,
   blockHash,
@@ -159,8 +159,8 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
       this.miner = new Miner(this.opts.mine.threads, this.now);
       this.miner.on('found', (h) =>
         this.onMined(h).catch((err: unknown) => {
-          // After a store failure the node is stopping; a block found meanwhile is simply dropped.
-          if (this.chain.failure === undefined) this.opts.log.error({ err: String(err) }, 'could not connect a mined block');
+          // After a store failure, or once stopping, a block found meanwhile is simply dropped.
+          if (this.chain.failure === undefined && !(err instanceof ChainClosedError)) this.opts.log.error({ err: String(err) }, 'could not connect a mined block');
         }),
       );
       // Worker processes start with the first template (at once when mining continuously).

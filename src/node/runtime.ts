@@ -388,19 +388,23 @@ export class NodeRuntime {
       if (!isWellFormedProposal(p.proposal)) return net.penalize(from, 20, 'malformed BFT proposal');
       const b = proposals.decode(p);
       if (b.status === 'malformed') return net.penalize(from, 20, `malformed BFT proposal: ${b.message}`);
-      // Ask the sender for the proposal whole, once per sender, and only for a signed proposal of this height.
+      // Asks the sender for the proposal whole, once per sender, for a proposal of this height
+      // signed by its round's proposer; one that is not is the sender's fault, as when it comes whole.
+      const proposal = p.proposal;
       const askWhole = (): void => {
-        const { proposal } = p;
-        if (proposal.height === engine.height && verifyProposal(proposal, opts.genesis.chainId) && proposals.shouldAsk(proposal.blockHash, from)) {
-          net.send(from, 'BFT_GET_PROPOSAL', { blockHash: proposal.blockHash });
-        }
+        if (proposal.height !== engine.height) return;
+        if (validators().proposer(proposal.height, proposal.round) !== proposal.proposer || !verifyProposal(proposal, opts.genesis.chainId)) return net.penalize(from, 20, 'invalid BFT proposal');
+        if (proposals.shouldAsk(proposal.blockHash, from)) net.send(from, 'BFT_GET_PROPOSAL', { blockHash: proposal.blockHash });
       };
       // Bodies this node never received.
       if (b.status === 'missing') return askWhole();
-      // Rebuilt from bodies held here, one of which may be a forged copy still
-      // waiting in gossip's queue (unchecked, with the real id): then the
-      // rebuild is at fault, not the sender, and the block must come whole.
-      if (b.rebuilt && !node.chain.checkBodyCopy(b.block).ok) return askWhole();
+      if (b.rebuilt) {
+        // Rebuilt from bodies held here, one of which may be a forged copy still waiting in gossip's
+        // queue (unchecked, with the real id): a bad signature may be the rebuild's fault, and the
+        // block must come whole. The ids are the sender's own list: a tx root that differs is its fault.
+        const body = node.chain.checkBodyCopy(b.block);
+        if (!body.ok) return body.error.code === ERR.BAD_SIGNATURE ? askWhole() : net.penalize(from, 20, `invalid BFT proposal: ${body.error.message}`);
+      }
       if (!engine.onMessage({ kind: 'proposal', proposal: p.proposal, block: b.block }, from)) net.penalize(from, 20, 'invalid BFT proposal');
     });
     net.on('BFT_GET_PROPOSAL', (p, from) => {
@@ -563,7 +567,11 @@ export class NodeRuntime {
     };
     net.on('GET_HEADERS', (payload, from) => take(from, { type: 'GET_HEADERS', payload }));
     net.on('GET_BLOCKS', (payload, from) => take(from, { type: 'GET_BLOCKS', payload }));
-    net.on('HEADERS', (p, from) => void sync.onHeaders(from, p.headers));
+    net.on('HEADERS', (p, from) => {
+      sync.onHeaders(from, p.headers).catch((err: unknown) => {
+        if (!(err instanceof ChainClosedError)) this.opts.log.error({ err: String(err) }, 'could not take in a batch of synced headers');
+      });
+    });
     net.on('BLOCKS', (p, from) => {
       // A failure here is this node's (its store), not the peer's: say so and let sync ask again.
       sync.onBlocks(from, p.blocks).catch((err: unknown) => {

@@ -427,7 +427,8 @@ export class Gossip {
       // The acceptor failed (not the item): forget it so a later announcement can retry.
       this.seen.delete(k);
       this.inFlight.delete(k);
-      this.log.warn({ kind, id, err: String(err) }, 'gossip acceptor failed');
+      // Stopping meanwhile (the node closes its chain) is not a failure.
+      if (!this.stopped) this.log.warn({ kind, id, err: String(err) }, 'gossip acceptor failed');
       return;
     } finally {
       this.accepting.delete(k);

@@ -98,6 +98,7 @@ const MAX_FUTURE_PER_VALIDATOR = 64;
 // Signers outside the current set (a validator the next block may add): fewer each, and a pool of their own.
 const MAX_FUTURE_PER_STRANGER = 16;
 const MAX_FUTURE_STRANGERS = 256;
+const MAX_FUTURE_STRANGERS_PER_LINK = 32;
 const MAX_BLOCKS = 64;
 const MAX_SEEN = 20_000;
 // A validator prevotes for a proposal once it has checked it, which for a full
@@ -126,8 +127,9 @@ export class BftEngine {
   /** Messages kept in `future`, per signing validator, and their signatures. */
   private futureBy = new Map<PublicKeyHex, number>();
   private futureSigs = new Set<string>();
-  /** Messages kept in `future` whose signers are outside the current set. */
+  /** Messages kept in `future` whose signers are outside the current set, in all and per link they came by. */
   private futureStrangers = 0;
+  private strangersFrom = new Map<string, number>();
   private readonly seen = new Set<string>();
   /** What this node signed and sent at the current height, re-sent to peers that connect later. */
   private sent: BftWire[] = [];
@@ -300,11 +302,16 @@ export class BftEngine {
     const member = this.host.validators().has(signer);
     const n = this.futureBy.get(signer) ?? 0;
     if (n >= (member ? MAX_FUTURE_PER_VALIDATOR : MAX_FUTURE_PER_STRANGER) || this.future.length >= MAX_FUTURE) return true;
-    if (!member && this.futureStrangers >= MAX_FUTURE_STRANGERS) return true;
+    // Keys cost nothing: each link gets a share of the strangers' pool, so no one peer can fill it.
+    const fromLink = this.strangersFrom.get(from) ?? 0;
+    if (!member && (this.futureStrangers >= MAX_FUTURE_STRANGERS || fromLink >= MAX_FUTURE_STRANGERS_PER_LINK)) return true;
     const signed = msg.kind === 'vote' ? verifyVote(msg.vote, this.host.chainId) : verifyProposal(msg.proposal, this.host.chainId);
     if (!signed) return false;
     this.futureBy.set(signer, n + 1);
-    if (!member) this.futureStrangers++;
+    if (!member) {
+      this.futureStrangers++;
+      this.strangersFrom.set(from, fromLink + 1);
+    }
     this.futureSigs.add(sig);
     this.future.push({ msg, from });
     return true;
@@ -363,6 +370,7 @@ export class BftEngine {
     this.futureBy = new Map();
     this.futureSigs = new Set();
     this.futureStrangers = 0;
+    this.strangersFrom = new Map();
     for (const f of pending) {
       const h = f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height;
       if (h === this.heightV) this.onMessage(f.msg, f.from ?? '');
@@ -465,7 +473,10 @@ export class BftEngine {
     }
     const block: Block = { header: body.header, txs: body.txs, commit: certificate as unknown as Block['commit'] };
     this.host.log.info({ height: certificate.height, round: certificate.round, txs: body.txs.length, signers: certificate.signatures.length }, 'committed a block');
-    this.host.commit(block).catch((e: unknown) => this.host.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'commit failed'));
+    this.host.commit(block).catch((e: unknown) => {
+      // Stopping meanwhile is not a failure.
+      if (!this.stopped) this.host.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'commit failed');
+    });
   }
 
   private send(m: BftWire): void {
