@@ -9,7 +9,8 @@
  * q = 4, f = 1; D has crashed (tolerated). X connected block 1 first and
  * prevoted nil at height 2 round 0 before A connected block 1. B and C saw
  * A, B, C, X prevote, precommitted nil and wait for a fourth precommit, A's,
- * which needs X's prevote.
+ * which needs X's prevote. Keys cost nothing, so one peer must not be able
+ * to fill the pool kept for such signers with throwaway keys first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,11 +19,16 @@ import { BftEngine, signVote, ValidatorSet, type BftHost, type BftWire } from '.
 
 const CHAIN = 'bft-new-validator';
 const [A, B, C, D, X] = [1, 2, 3, 4, 5].map((i) => keyPairFromSeed(Buffer.alloc(32, 0x60 + i)));
-const before = new ValidatorSet([A!, B!, C!, D!].map((k) => k.publicKey));
+const beforeSet = new ValidatorSet([A!, B!, C!, D!].map((k) => k.publicKey));
 const after = new ValidatorSet([A!, B!, C!, D!, X!].map((k) => k.publicKey));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a prevote of a newly added validator that arrives before the tip moves still counts', async () => {
+/**
+ * The honest scenario: X's prevote for height 2 reaches A before A connects
+ * block 1 (which adds X); `before` runs first (an attacker's flood, say).
+ * True if A then precommits at height 2, round 0.
+ */
+async function newValidatorScenario(before: (engine: BftEngine) => void): Promise<{ precommitted: boolean; detail: string }> {
   let tipHeight = 0;
   const sent: BftWire[] = [];
   const host: BftHost = {
@@ -31,7 +37,7 @@ test('a prevote of a newly added validator that arrives before the tip moves sti
     params: { emptyBlockIntervalMs: 60_000, timeoutProposeMs: 40, timeoutVoteMs: 40 },
     log: { info() {}, warn() {}, debug() {} },
     tip: () => ({ height: tipHeight, hash: String(tipHeight).padStart(64, '0'), timestamp: Date.now() }),
-    validators: () => (tipHeight >= 1 ? after : before),
+    validators: () => (tipHeight >= 1 ? after : beforeSet),
     pendingTxs: () => 0,
     buildBlock: () => undefined,
     checkBlock: () => ({ ok: true, value: undefined }),
@@ -46,8 +52,8 @@ test('a prevote of a newly added validator that arrives before the tip moves sti
   engine.start();
   try {
     assert.equal(engine.height, 1);
+    before(engine);
     // X, already at height 2, prevotes nil; it reaches A while A still waits for block 1.
-    const vote = (k: typeof A, type: 'prevote' | 'precommit') => ({ kind: 'vote' as const, vote: signVote(k!, { type, height: 2, round: 0, blockHash: null }, CHAIN) });
     assert.equal(engine.onMessage(vote(X, 'prevote'), 'x'), true);
     // Block 1 (which added X) connects here.
     tipHeight = 1;
@@ -60,8 +66,26 @@ test('a prevote of a newly added validator that arrives before the tip moves sti
     await sleep(400);
     const mine = sent.filter((m) => m.kind === 'vote' && m.vote.validator === A!.publicKey && m.vote.height === 2).map((m) => (m.kind === 'vote' ? `${m.vote.type}@${m.vote.round}` : ''));
     const st = engine.status();
-    assert.ok(mine.includes('precommit@0'), `A never precommits at height 2 (sent ${mine.join(', ')}; round ${st.round}, step ${st.step}, ${st.prevotes.length} prevotes): B, C and X wait for it forever`);
+    return { precommitted: mine.includes('precommit@0'), detail: `sent ${mine.join(', ')}; round ${st.round}, step ${st.step}, ${st.prevotes.length} prevotes` };
   } finally {
     engine.stop();
   }
+}
+
+const vote = (k: typeof A, type: 'prevote' | 'precommit', round = 0) => ({ kind: 'vote' as const, vote: signVote(k!, { type, height: 2, round, blockHash: null }, CHAIN) });
+
+test('a prevote of a newly added validator that arrives before the tip moves still counts', async () => {
+  const r = await newValidatorScenario(() => undefined);
+  assert.ok(r.precommitted, `A never precommits at height 2 (${r.detail}): B, C and X wait for it forever`);
+});
+
+test("strangers with throwaway keys cannot crowd out a newly added validator's early prevote", async () => {
+  // An attacker (no stake, one link) tries to fill the strangers' pool: 16 fresh keys, 16 signed votes each.
+  const r = await newValidatorScenario((engine) => {
+    for (let j = 0; j < 16; j++) {
+      const junk = keyPairFromSeed(Buffer.alloc(32, 0x90 + j));
+      for (let round = 0; round < 16; round++) engine.onMessage(vote(junk, 'prevote', round), 'attacker');
+    }
+  });
+  assert.ok(r.precommitted, `A never precommits at height 2 (${r.detail}): X's prevote was crowded out of the strangers' pool`);
 });
