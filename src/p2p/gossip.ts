@@ -107,6 +107,8 @@ const TX_SLICE_MS = 15;
 // Transactions waiting for acceptance beyond which new ones are accepted at
 // once: the queue stays bounded and a flood slows its own reading down.
 const MAX_QUEUED_TXS = 20_000;
+// Ids one peer announced past its share of the in-flight table, kept to ask for later.
+const MAX_DEFERRED_PER_PEER = 5000;
 // Ids a peer was asked for and let time out (neither sent nor said NOT_FOUND for) per misbehaviour point: a share
 // of made-up announcements costs its peer 10 points a timeout, an honest peer slow now and then next to nothing.
 const UNDELIVERED_PER_POINT = 100;
@@ -128,6 +130,10 @@ export class Gossip {
   private readonly inFlight = new Map<string, Request>();
   /** Requests in inFlight still waiting for their body: what maxInFlight bounds (bodies being checked do not count). */
   private awaiting = 0;
+  /** Per kind and peer (keyed as `key(kind, peer)`): ids it announced past its share, oldest first. */
+  private readonly deferred = new Map<string, string[]>();
+  private readonly pulls = new Map<string, { kind: InvKind; peer: string }>();
+  private pullScheduled = false;
   /** Per kind and peer (keyed as `key(kind, peer)`): the awaiting requests asked of it, its part of the table. */
   private readonly owed = new Map<string, number>();
   /** Per peer: ids it let time out since it was last charged a point. */
@@ -189,6 +195,8 @@ export class Gossip {
     this.inFlight.clear();
     this.awaiting = 0;
     this.owed.clear();
+    this.deferred.clear();
+    this.pulls.clear();
     this.overdue.clear();
     this.txQueue = [];
     this.txHead = 0;
@@ -222,23 +230,35 @@ export class Gossip {
 
   private onInv(kind: InvKind, ids: readonly string[], from: string): void {
     this.stats.invIn++;
+    for (const id of ids) this.knownBy(from).add(key(kind, id));
+    this.ask(kind, ids, from);
+  }
+
+  /**
+   * Asks `from` for the announced ids this node lacks, within its share of
+   * the in-flight table. Ids past the share wait in its deferred list and are
+   * asked for as its requests settle: each id is announced once per link, so
+   * an honest peer relaying a burst must not lose the rest, and what a peer
+   * makes up still cannot take the places of other peers' announcements.
+   */
+  private ask(kind: InvKind, ids: readonly string[], from: string): void {
     const max = this.o.maxInFlight ?? 10_000;
     let room = this.share(kind) - (this.owed.get(key(kind, from)) ?? 0);
     const want: string[] = [];
     const asked: Request[] = [];
     for (const id of ids) {
       const k = key(kind, id);
-      this.knownBy(from).add(k);
       const r = this.inFlight.get(k);
       if (r !== undefined) {
         // Asked of another peer, or being checked: whoever else has it is asked should that come to nothing.
         addAnnouncer(r, from);
         continue;
       }
-      // Past its share, or with the table full, a peer's new ids are ignored (it may announce them again), and what it
-      // makes up cannot take the places of other peers' announcements.
-      if (room <= 0 || this.awaiting >= max) continue;
       if (this.seen.has(k) || this.o.provider.has(kind, id)) continue;
+      if (room <= 0 || this.awaiting >= max) {
+        this.defer(kind, from, id);
+        continue;
+      }
       const q: Request = { peer: from, announcers: [], cancel: this.timer(kind, id), processing: false, asked: true };
       this.inFlight.set(k, q);
       this.owe(kind, q);
@@ -274,6 +294,39 @@ export class Gossip {
     const n = (this.owed.get(p) ?? 0) - 1;
     if (n > 0) this.owed.set(p, n);
     else this.owed.delete(p);
+    if (this.deferred.has(p)) this.schedulePull(kind, r.peer);
+  }
+
+  /** Keeps an id a peer announced past its share, to ask for later (bounded: the oldest go first). */
+  private defer(kind: InvKind, peer: string, id: string): void {
+    const p = key(kind, peer);
+    let list = this.deferred.get(p);
+    if (list === undefined) this.deferred.set(p, (list = []));
+    list.push(id);
+    if (list.length > MAX_DEFERRED_PER_PEER * 1.5) list.splice(0, list.length - MAX_DEFERRED_PER_PEER);
+  }
+
+  /** Asks for a peer's deferred ids once the current work is done (many requests settle together). */
+  private schedulePull(kind: InvKind, peer: string): void {
+    this.pulls.set(key(kind, peer), { kind, peer });
+    if (this.pullScheduled) return;
+    this.pullScheduled = true;
+    queueMicrotask(() => {
+      this.pullScheduled = false;
+      if (this.stopped) return;
+      const pulls = [...this.pulls.values()];
+      this.pulls.clear();
+      for (const { kind: k, peer: from } of pulls) {
+        const p = key(k, from);
+        const list = this.deferred.get(p);
+        if (list === undefined) continue;
+        const room = this.share(k) - (this.owed.get(p) ?? 0);
+        if (room <= 0) continue;
+        const take = list.splice(0, room);
+        if (list.length === 0) this.deferred.delete(p);
+        this.ask(k, take, from);
+      }
+    });
   }
 
   /** Counts an id a peer was asked for and let time out; every UNDELIVERED_PER_POINT of them cost it a point. */
@@ -477,6 +530,7 @@ export class Gossip {
 
   private onPeerGone(peerId: string): void {
     this.known.delete(peerId);
+    for (const kind of ['tx', 'block'] as const) this.deferred.delete(key(kind, peerId));
     this.outbox.delete(peerId);
     this.overdue.delete(peerId);
     for (const [k, r] of this.inFlight) {

@@ -3,8 +3,9 @@
  * body comes, a NOT_FOUND, or a timeout. A peer that announces made-up ids
  * must not fill that table and so black out the transactions honest peers
  * relay: each peer gets a share of it (1000 transaction ids, less when many
- * peers are connected, and 16 block ids besides) and its ids past the share
- * are ignored, while other peers' announcements are still followed. Ids a
+ * peers are connected, and 16 block ids besides); its ids past the share wait
+ * (5000 at most) to be asked for as its requests settle, while other peers'
+ * announcements are still followed. Ids a
  * peer was asked for and let time out cost it a point per hundred; NOT_FOUND
  * answers cost nothing (an honest peer says it when a transaction left its
  * pool).
@@ -152,4 +153,17 @@ test('ids a peer lets time out cost it a point per hundred; NOT_FOUND costs noth
   // Timed out, the ids left the table: the silent peer's next announcements are asked for again.
   silent.send(victim.nodeId, 'INV', { kind: 'tx', ids: madeUp(10) });
   await until(() => asked(silent) === 310, 'the silent peer asked for its new ids');
+});
+
+test("an honest peer's burst past its share is asked for as its requests settle, not lost", { timeout: 30_000 }, async () => {
+  const { victim, store, peers, asked } = await star(1, { maxInFlightPerPeer: 10 });
+  const honest = peers[0]!;
+  const honestStore = new Map<string, unknown>();
+  gossipOn(honest, honestStore);
+  const ids = Array.from({ length: 35 }, (_, i) => i.toString(16).padStart(64, 'b'));
+  for (const id of ids) honestStore.set(id, { id });
+  // Each id is announced once on a link: the 25 past the share must not be forgotten.
+  honest.send(victim.nodeId, 'INV', { kind: 'tx', ids });
+  await until(() => ids.every((id) => store.has(id)), 'every announced transaction fetched');
+  assert.equal(asked(honest), 35, 'each asked for once');
 });
