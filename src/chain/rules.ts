@@ -1,5 +1,5 @@
 import { checkHeader, decodeBits, MEDIAN_TIME_SPAN, workForTarget, type Block, type BlockHeader, type Genesis, type PowParams, type Result, type State } from '../core/index.ts';
-import { ok } from '../core/index.ts';
+import { ERR, ok, type ErrorCode } from '../core/index.ts';
 import { requiredBits } from '../consensus/pow/difficulty.ts';
 import type { BlockIndex, IndexEntry } from './block-index.ts';
 
@@ -69,4 +69,13 @@ export function powRules(genesis: Genesis): ChainRules {
       return ok(undefined);
     },
   };
+}
+
+/**
+ * True if a block or header refused with this code tells against the peer
+ * that sent it. A timestamp ahead of our clock does not: the sender's clock
+ * or ours may be off, and the block becomes valid as time passes.
+ */
+export function blamesSender(code: ErrorCode): boolean {
+  return code !== ERR.TIMESTAMP_IN_FUTURE;
 }

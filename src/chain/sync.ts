@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { blockFromJson, blockHash, headerFromJson, sameHeader, type Block, type BlockHeader, type Hash } from '../core/index.ts';
 import { BoundedMap } from '../util/bounded.ts';
 import { ChainClosedError, type Chain } from './chain.ts';
+import { blamesSender } from './rules.ts';
 import type { IndexEntry } from './block-index.ts';
 
 /** What sync needs from the network: peers, requests, and penalties. */
@@ -206,7 +207,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
         // A batch asked for ahead of one that failed meanwhile fails too, for that failure alone.
         if ((this.headerFailures.get(peerId) ?? 0) === failures) {
           this.headerFailures.set(peerId, failures + 1);
-          this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
+          if (blamesSender(r.error.code)) this.net.penalize(peerId, 20, `bad header: ${r.error.message}`);
         }
       } else if (full) this.askHeaders(peerId);
     }
@@ -261,7 +262,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     this.fetchBodies();
     try {
       const results = await this.chain.submitBlocks(wanted, peerId);
-      for (const r of results) if (r.status === 'invalid') this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
+      for (const r of results) if (r.status === 'invalid' && blamesSender(r.error.code)) this.net.penalize(peerId, 50, `invalid block: ${r.error.message}`);
     } catch (err) {
       if (err instanceof ChainClosedError) return;
       throw err;

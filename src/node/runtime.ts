@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startApi, type ApiServer, type ConsensusApi, type FaultsApi, type PeersApi } from '../api/index.ts';
-import { ChainClosedError, Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
+import { blamesSender, ChainClosedError, Synchronizer, type SyncNetwork, type SyncProgress } from '../chain/index.ts';
 import { blockFromJson, blockHash, blockToJson, ERR, evidenceKey, evidenceTx, type Tx, genesisMembership, headerFromJson, membershipOf, orgOfNode, verifyMemberCert, type Membership, type MemberCert, txFromJson, txId, txToJson, type Block, type ErrorCode, type Genesis, type JsonValue } from '../core/index.ts';
 import { BftEngine, isWellFormedProposal, isWellFormedVote, validatorSetFor, verifyEvidence, verifyProposal, Wal, type BftFault, type BftWire, type Evidence } from '../consensus/bft/index.ts';
 import type { KeyPair } from '../crypto/index.ts';
@@ -492,7 +492,8 @@ export class NodeRuntime {
       case 'duplicate':
         return 'duplicate';
       case 'invalid':
-        return 'rejected';
+        // Ahead of our clock is no fault of the relayer's: not charged, and sync fetches it once valid.
+        return blamesSender(r.error.code) ? 'rejected' : 'duplicate';
     }
   }
 

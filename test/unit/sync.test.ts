@@ -236,9 +236,7 @@ test('an answer in another order than asked is taken whole, without penalty', as
 test('one bad header batch costs the peer once, even with the next batch already asked for', async () => {
   const g = powGenesis();
   const source = await buildChain(g, 80);
-  // This node's clock puts block 35 too far in the future: that batch fails its checks.
-  const now = source.index.main[35]!.header.timestamp - g.params.maxFutureMs - 1;
-  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => now });
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => 1_800_000_000_000 });
   const penalties: string[] = [];
   let requests = 0;
   let sync: Synchronizer;
@@ -246,7 +244,9 @@ test('one bad header batch costs the peer once, even with the next batch already
     peers: () => [{ id: 'p', height: source.height }],
     requestHeaders(peer, locator, limit) {
       requests++;
-      setImmediate(() => void sync.onHeaders(peer, source.headersAfter(locator, limit)));
+      // The peer serves header 35 with a timestamp before its ancestors': that batch fails its checks.
+      const headers = source.headersAfter(locator, limit).map((h) => (h.height === 35 ? { ...h, timestamp: 1 } : h));
+      setImmediate(() => void sync.onHeaders(peer, headers));
       return true;
     },
     requestBlocks: () => true,
@@ -335,4 +335,23 @@ test('a peer answering empty is passed over for another; alone, it is asked agai
   alone.sync().tick();
   await until(() => alone.asked.get('empty')! > before, 2_000);
   assert.equal(alone.target.height, 0);
+});
+
+test('headers and blocks ahead of our clock are refused without blaming the peer (its clock or ours may be off)', async () => {
+  const g = powGenesis();
+  const source = await buildChain(g, 30);
+  // This node's clock runs a day behind the chain it is offered.
+  const target = await Chain.open(new MemoryStore(), g, powRules(g), { now: () => g.timestamp - 24 * 3600_000 });
+  const penalties: string[] = [];
+  let sync: Synchronizer;
+  const net = onePeer(source, () => sync, (answer) => setImmediate(() => void answer()), (_peer, _points, reason) => penalties.push(reason));
+  sync = new Synchronizer(target, net, { now: () => 0 });
+  sync.tick();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(target.index.bestHeader().height, 0, 'nothing taken while it is in the future');
+  assert.deepEqual(penalties, []);
+  // Blocks offered whole (a gossiped block, a sync answer) are not charged either.
+  const b1 = await source.getBlock(source.index.main[1]!.hash);
+  await sync.onBlocks('p', [blockToJson(b1!)]).catch(() => undefined);
+  assert.deepEqual(penalties.filter((p) => p.startsWith('invalid block')), []);
 });
