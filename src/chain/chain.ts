@@ -239,8 +239,7 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /** Offers a block (mined here or received from `from`). */
   submitBlock(block: Block, from?: string): Promise<SubmitResult> {
-    const checking = this.opts.prefetchSignatures?.(block.txs);
-    return this.serial(checking === undefined ? () => this.submitNow(block, from) : () => checking.then(() => this.submitNow(block, from)));
+    return this.serialAfterChecks(block.txs, () => this.submitNow(block, from));
   }
 
   /**
@@ -249,8 +248,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    * while the blocks offered before are still being connected.
    */
   submitBlocks(blocks: readonly Block[], from?: string): Promise<SubmitResult[]> {
-    const checking = this.opts.prefetchSignatures?.(blocks.flatMap((b) => b.txs));
-    return this.serial(checking === undefined ? () => this.submitManyNow(blocks, from) : () => checking.then(() => this.submitManyNow(blocks, from)));
+    return this.serialAfterChecks(blocks.flatMap((b) => b.txs), () => this.submitManyNow(blocks, from));
   }
 
   /** Offers a run of headers in order (sync): each is checked and indexed without its body. */
@@ -329,6 +327,15 @@ export class Chain extends EventEmitter<ChainEvents> {
   private refuseIfFailed(): void {
     if (this.closed) throw new ChainClosedError();
     if (this.storeFailure !== undefined) throw new ChainError(`the store failed, no more changes: ${this.storeFailure.message}`);
+  }
+
+  /**
+   * Takes its turn in the queue now, and runs `fn` there once the signatures
+   * of `txs` were checked ahead (prefetchSignatures), so calls keep their order.
+   */
+  private serialAfterChecks<T>(txs: readonly Tx[], fn: () => Promise<T>): Promise<T> {
+    const checking = this.opts.prefetchSignatures?.(txs);
+    return this.serial(checking === undefined ? fn : () => checking.then(fn));
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

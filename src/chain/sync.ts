@@ -324,11 +324,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     if (delivered.size === asked.length) return;
     const prefix = delivered.size > 0 && asked.slice(0, delivered.size).every((h) => delivered.has(h));
     if (prefix) return;
-    this.failures.note(
-      peerId,
-      asked.filter((h) => !delivered.has(h)),
-      this.o.now(),
-    );
+    this.failures.note(peerId, asked.filter((h) => !delivered.has(h)), this.o.now());
     if (delivered.size > 0) this.net.penalize(peerId, GAP_POINTS, 'an answer that skipped blocks asked for');
   }
 

@@ -220,7 +220,7 @@ export class PeerchainNode extends EventEmitter<NodeEvents> {
   async submitTxs(jsons: readonly unknown[], from: 'api' | 'peer' = 'api'): Promise<Result<{ id: Hash }>[]> {
     const parsed = jsons.map((j) => txFromJson(j, this.genesis.params));
     const fresh: Tx[] = [];
-    for (const p of parsed) if (p.ok && p.value.kind !== 'coinbase' && p.value.kind !== 'evidence' && !this.mempool.has(txId(p.value))) fresh.push(p.value);
+    for (const p of parsed) if (p.ok && !this.mempool.has(txId(p.value))) fresh.push(p.value);
     const checking = this.mempool.verified.prefetch(fresh);
     if (checking !== undefined) await checking;
     return parsed.map((p) => (p.ok ? this.admitTx(p.value, from) : p));

@@ -43,14 +43,14 @@ export interface GossipOptions {
   readonly seenCapacity?: number;
   /** How long a GET_DATA may go unanswered before another announcer is asked (default 10 s). */
   readonly requestTimeoutMs?: number;
-  /** Most ids in flight at once (default 10 000); beyond it new announcements wait for a later INV. */
+  /** Most ids in flight at once (default 10 000); beyond it new announcements wait in their announcer's deferred list. */
   readonly maxInFlight?: number;
   /**
    * Most transaction ids in flight from one announcing peer (default 1000),
    * and never more than an even split of maxInFlight among the connected
    * peers, so that neither one peer nor a handful can take the whole table.
-   * Beyond it that peer's new announcements are ignored (it may announce them
-   * again). Block ids have a small share of their own.
+   * Beyond it that peer's new announcements wait (bounded) and are asked for
+   * as its requests settle. Block ids have a small share of their own.
    */
   readonly maxInFlightPerPeer?: number;
   /**

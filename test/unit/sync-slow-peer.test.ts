@@ -13,6 +13,7 @@ import { Chain, powRules, Synchronizer, type SyncNetwork } from '../../src/chain
 import { MemoryStore } from '../../src/storage/index.ts';
 import { mineBlock, powGenesis } from '../helpers/chain-fixtures.ts';
 import { MAX_BLOCK_REQUESTS_PER_PEER } from '../../src/node/runtime.ts';
+import { until } from '../helpers/raw-peer.ts';
 
 
 test('an honest syncing node never has more GET_BLOCKS waiting at a slow peer than that peer lets wait', async () => {
@@ -68,18 +69,6 @@ test('an honest syncing node never has more GET_BLOCKS waiting at a slow peer th
   // The late answers come after all: taken without blame, and sync goes on to the end.
   fast = true;
   serveAll();
-  await until(() => target.height === 400, 10_000);
+  await until(() => target.height === 400, 'sync to the end', 10_000);
   assert.ok(penalties.every((p) => p === 'block request timed out'), penalties.join('; '));
 });
-
-function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() > end) return reject(new Error('condition not met in time'));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}

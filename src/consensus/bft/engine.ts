@@ -211,7 +211,7 @@ export class BftEngine {
       return true;
     }
     if (msg.kind === 'proposal' && blockHash(msg.block.header) !== msg.proposal.blockHash) return false;
-    const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
+    const h = heightOf(msg);
     if (h < this.heightV) return true;
     const m = this.machine;
     if (h > this.heightV || m === undefined) return this.keepForLater(msg, h, from);
@@ -345,7 +345,7 @@ export class BftEngine {
     });
     const resuming = this.votes.some((v) => v.height === h);
     // Only a signed message of a validator of this height's set starts it early.
-    const waiting = this.future.some((f) => (f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height) === h && validators.has(signerOf(f.msg)));
+    const waiting = this.future.some((f) => heightOf(f.msg) === h && validators.has(signerOf(f.msg)));
     if (resuming || waiting || this.host.pendingTxs() > 0) {
       this.begin();
       return;
@@ -372,7 +372,7 @@ export class BftEngine {
     this.futureStrangers = 0;
     this.strangersFrom = new Map();
     for (const f of pending) {
-      const h = f.msg.kind === 'vote' ? f.msg.vote.height : f.msg.proposal.height;
+      const h = heightOf(f.msg);
       if (h === this.heightV) this.onMessage(f.msg, f.from ?? '');
       else if (h > this.heightV) this.keepForLater(f.msg, h, f.from ?? '');
     }
@@ -616,6 +616,11 @@ export class BftEngine {
     if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
   }
+}
+
+/** The height a message is for. */
+function heightOf(msg: BftWire): number {
+  return msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
 }
 
 /** The validator that signed a message. */
